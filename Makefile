@@ -1,0 +1,33 @@
+# resumefuzz — the two commands a newcomer runs are `make fuzz` and `make test`.
+# Both set everything up first (Python venv + pinned deps, Binaryen from npm).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup fuzz test nightly clean
+
+setup: $(STAMP) node_modules/.installed
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# A short default campaign (seconds, not minutes); findings land in out/fuzz.
+fuzz: setup
+	$(BIN)/resumefuzz fuzz --time 30s --out out/fuzz
+
+# The fast suite (under ~10 minutes on 2 cores). Long suites are marked `nightly`.
+test: setup
+	$(BIN)/python -m pytest -q -n 2 --timeout=600
+
+nightly: setup
+	$(BIN)/python -m pytest -q -n 2 -m nightly --timeout=3600
+
+clean:
+	rm -rf $(VENV) node_modules out .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Generators and fuzz targets (importable as ``resumefuzz.fuzz``)."""

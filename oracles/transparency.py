@@ -1,0 +1,168 @@
+"""The transparency oracle: two observations must agree on every facet, bit for bit.
+
+Facets, in the order they are judged:
+
+    trap       per call: trap or not, and the trap code; where the sequence ended
+    result     per call: every result's raw bits
+    output     the host output event sequence (raw bits)
+    memory     each memory's page count and bytes
+    global     every global's raw bits, exported or not
+    table      each table's size and entries (function identity)
+    crossings  number of yield points crossed (interrupted vs straight run)
+
+Items are paired by key (original index for program items), and the keys in
+``exclude`` (state an engine or the harness declared private) are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resumefuzz.observation import Observation
+from resumefuzz.snapshot import PAGE_SIZE
+
+from .report import event_context, hexdump_context
+
+FACETS = ("trap", "result", "output", "memory", "global", "table", "crossings")
+
+
+@dataclass(frozen=True)
+class Divergence:
+    facet: str
+    where: str
+    detail: str  # multi-line, human-readable context
+
+    def __str__(self) -> str:
+        return f"[{self.facet}] {self.where}\n{self.detail}"
+
+
+def compare(ref: Observation, cand: Observation, *, exclude: set[str] = frozenset(),
+            names: dict[str, str] | None = None) -> list[Divergence]:
+    """All divergences of CAND from REF (empty list: transparent)."""
+    names = names or {}
+    found: list[Divergence] = []
+    found += _calls(ref, cand)
+    found += _outputs(ref, cand)
+    found += _memories(ref, cand, exclude)
+    found += _globals(ref, cand, exclude, names)
+    found += _tables(ref, cand, exclude)
+    if ref.crossings is not None and cand.crossings is not None and ref.crossings != cand.crossings:
+        found.append(Divergence("crossings", "yield points crossed",
+                                f"  {ref.label}: {ref.crossings}\n  {cand.label}: {cand.crossings}"))
+    return found
+
+
+def _calls(ref: Observation, cand: Observation) -> list[Divergence]:
+    found = []
+    for position, (a, b) in enumerate(zip(ref.calls, cand.calls)):
+        where = f"call {position} ({a.name})"
+        if a.trap != b.trap:
+            found.append(Divergence("trap", where, f"  {ref.label}: {_outcome(a.trap)}\n  {cand.label}: {_outcome(b.trap)}"))
+        elif a.results != b.results:
+            lines = []
+            for i, (x, y) in enumerate(zip(a.results, b.results)):
+                mark = "  " if x == y else "≠ "
+                lines.append(f"  {mark}result {i}: {ref.label} {x}   {cand.label} {y}")
+            found.append(Divergence("result", where, "\n".join(lines)))
+    if len(ref.calls) != len(cand.calls):
+        found.append(Divergence(
+            "trap", "call sequence length",
+            f"  {ref.label} made {len(ref.calls)} call(s): {_ending(ref)}\n"
+            f"  {cand.label} made {len(cand.calls)} call(s): {_ending(cand)}"))
+    return found
+
+
+def _outcome(trap: str | None) -> str:
+    return "returned" if trap is None else f"trapped {trap}"
+
+
+def _ending(obs: Observation) -> str:
+    if not obs.calls:
+        return "none"
+    last = obs.calls[-1]
+    return f"last {last.name} {_outcome(last.trap)}"
+
+
+def _outputs(ref: Observation, cand: Observation) -> list[Divergence]:
+    a = [e.value for e in ref.outputs]
+    b = [e.value for e in cand.outputs]
+    if a == b:
+        return []
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    detail = (f"  first difference at event {first} ({ref.label}: {len(a)} events, {cand.label}: {len(b)} events)\n"
+              + event_context(ref.label, a, first) + "\n" + event_context(cand.label, b, first))
+    return [Divergence("output", f"event {first}", detail)]
+
+
+def _memories(ref: Observation, cand: Observation, exclude: set[str]) -> list[Divergence]:
+    found = []
+    for key in _paired(ref.memories, cand.memories, exclude, found, "memory"):
+        a, b = ref.memories[key], cand.memories[key]
+        if a.pages != b.pages:
+            found.append(Divergence("memory", f"memory {key} size",
+                                    f"  {ref.label}: {a.pages} pages\n  {cand.label}: {b.pages} pages"))
+        if a.data[: len(b.data)] == b.data[: len(a.data)]:
+            continue
+        common = min(len(a.data), len(b.data))
+        first = _first_difference(a.data, b.data, common)
+        differing = _count_differences(a.data[:common], b.data[:common])
+        detail = (f"  first difference at offset 0x{first:x} (page {first // PAGE_SIZE}); "
+                  f"{differing} differing byte(s) in the common {common // PAGE_SIZE} page(s)\n"
+                  + hexdump_context(ref.label, a.data, first) + "\n" + hexdump_context(cand.label, b.data, first))
+        found.append(Divergence("memory", f"memory {key} bytes", detail))
+    return found
+
+
+def _first_difference(a: bytes, b: bytes, length: int) -> int:
+    """Offset of the first differing byte: whole pages compared first (C speed)."""
+    for page in range(0, length, PAGE_SIZE):
+        if a[page:page + PAGE_SIZE] != b[page:page + PAGE_SIZE]:
+            x, y = a[page:page + PAGE_SIZE], b[page:page + PAGE_SIZE]
+            return page + next(i for i in range(len(x)) if x[i] != y[i])
+    return length
+
+
+def _count_differences(a: bytes, b: bytes) -> int:
+    if not a:
+        return 0
+    xor = (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(len(a), "little")
+    return len(xor) - xor.count(0)
+
+
+def _globals(ref: Observation, cand: Observation, exclude: set[str], names: dict[str, str]) -> list[Divergence]:
+    found: list[Divergence] = []
+    for key in _paired(ref.globals, cand.globals, exclude, found, "global"):
+        a, b = ref.globals[key], cand.globals[key]
+        if a != b:
+            label = names.get(key, key)
+            found.append(Divergence("global", f"global {label} ({a.type})",
+                                    f"  {ref.label}: {a}\n  {cand.label}: {b}"))
+    return found
+
+
+def _tables(ref: Observation, cand: Observation, exclude: set[str]) -> list[Divergence]:
+    found: list[Divergence] = []
+    for key in _paired(ref.tables, cand.tables, exclude, found, "table"):
+        a, b = ref.tables[key].entries, cand.tables[key].entries
+        if len(a) != len(b):
+            found.append(Divergence("table", f"table {key} size", f"  {ref.label}: {len(a)}\n  {cand.label}: {len(b)}"))
+        diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        if diffs:
+            i = diffs[0]
+            found.append(Divergence(
+                "table", f"table {key} entry {i}",
+                f"  {len(diffs)} differing entr{'y' if len(diffs) == 1 else 'ies'}\n"
+                f"  {ref.label}: {_entry(a[i])}\n  {cand.label}: {_entry(b[i])}"))
+    return found
+
+
+def _entry(entry: int | None) -> str:
+    return "null" if entry is None else f"function {entry}"
+
+
+def _paired(a: dict, b: dict, exclude: set[str], found: list[Divergence], facet: str) -> list[str]:
+    """Keys present on both sides; one-sided (non-excluded) keys are divergences themselves."""
+    for key in sorted((a.keys() ^ b.keys()) - exclude):
+        side = "only in the first run" if key in a else "only in the second run"
+        found.append(Divergence(facet, f"{facet} {key}", f"  present {side}"))
+    return sorted((a.keys() & b.keys()) - exclude)

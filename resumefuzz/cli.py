@@ -1,0 +1,129 @@
+"""Command line: `resumefuzz check`, `resumefuzz inspect`.
+
+Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
+3 the module uses something the engine/harness cannot handle · 4 inconclusive
+(a fuel/stack/resume-buffer budget ran out; not a divergence).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from pathlib import Path
+
+from . import schedule as schedule_mod
+from . import snapshot, wasmtools, yieldpoints
+from .errors import BadInput, ResumefuzzError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**64:
+        raise argparse.ArgumentTypeError("must be in [0, 2**64)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="resumefuzz", description=__doc__.split("\n")[0] if __doc__ else None,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser(
+        "check", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="judge one module: straight vs interrupted runs",
+        description="Run MODULE straight (A: original, B: instrumented) and interrupted (C: suspended, "
+                    "snapshotted, restored into a fresh instance, resumed) and demand bit-for-bit equality.\n\n"
+                    "Schedules (--schedule):\n" + (schedule_mod.__doc__ or "").split("::", 1)[-1]
+                    + "\nYield points (--yield-points):\n" + (yieldpoints.__doc__ or "").split("Spec:", 1)[-1]
+                    + "\n" + (__doc__ or "").split("\n\n", 1)[-1],
+    )
+    check.add_argument("module", type=Path, help="MODULE.wasm or MODULE.wat")
+    check.add_argument("--engine", default="asyncify", help="engine NAME[:key=value,...] (default: asyncify)")
+    check.add_argument("--seed", type=_seed, default=0, help="seed for inputs, arguments, random schedules")
+    check.add_argument("--schedule", default=schedule_mod.DEFAULT, help="schedule SPEC (default: auto)")
+    check.add_argument("--yield-points", default=yieldpoints.DEFAULT, help="yield point SPEC (default: all)")
+    check.add_argument("--out", type=Path, help="keep the report, verdict.json, modules and snapshots here")
+    check.add_argument("--quiet", action="store_true", help="print only the headline")
+
+    inspect = sub.add_parser("inspect", help="decode and summarize a snapshot file")
+    inspect.add_argument("snapshot", type=Path)
+    inspect.add_argument("--module", type=Path, help="check the snapshot belongs to this (prepared) module")
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .checker import check
+    from .engines import get_engine
+
+    engine = get_engine(args.engine)
+    schedule_mod.validate(args.schedule)
+    yieldpoints.YieldPoints.parse(args.yield_points)
+    wasm = wasmtools.load_module(args.module)
+    verdict = check(wasm, engine, seed=args.seed, schedule=args.schedule, yield_points=args.yield_points,
+                    out=args.out, source=str(args.module))
+    print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
+    if args.out is not None and not args.quiet:
+        print(f"written: {args.out}/report.txt, verdict.json, snapshots/")
+    return verdict.exit_code
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    try:
+        data = args.snapshot.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {args.snapshot}: {exc.strerror}") from None
+    expected = None
+    if args.module is not None:
+        try:
+            expected = hashlib.sha256(args.module.read_bytes()).digest()
+        except OSError as exc:
+            raise BadInput(f"cannot read {args.module}: {exc.strerror}") from None
+    snap = snapshot.decode(data, module_sha256=expected)
+    print(f"snapshot v1, {len(data)} bytes, module sha256 {snap.module_sha256.hex()}")
+    print(f"engine: {snap.engine_config}")
+    print(f"host: {len(snap.host.outputs)} output(s), input position {snap.host.input_position}, "
+          f"call {snap.host.call_position}, {len(snap.host.completed)} completed call(s)")
+    for g in snap.globals:
+        print(f"global {g.index}: {'mut ' if g.mutable else ''}{g.value}")
+    for m in snap.memories:
+        nonzero = sum(1 for p in range(m.pages) if m.data[p * 65536:(p + 1) * 65536].count(0) != 65536)
+        print(f"memory {m.index}: {m.pages} page(s), max {m.maximum}, {nonzero} non-zero page(s)")
+    for t in snap.tables:
+        print(f"table {t.index}: {t.type}, {len(t.entries)} slot(s): {list(t.entries)[:16]}")
+    print(f"resume data: {snap.resume.hex()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"check": _check, "inspect": _inspect}[args.command](args)
+    except (ResumefuzzError, snapshot.SnapshotError) as exc:
+        code = getattr(exc, "exit_code", EXIT_BAD_INPUT)
+        print(f"resumefuzz: {'unsupported' if code == 3 else 'error'}: {exc}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug in resumefuzz itself: one line unless debugging
+        if os.environ.get("RESUMEFUZZ_DEBUG"):
+            raise
+        print(f"resumefuzz: internal error: {type(exc).__name__}: {exc} (set RESUMEFUZZ_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

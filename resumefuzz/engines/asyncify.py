@@ -1,0 +1,99 @@
+"""Binaryen's Asyncify (npm `binaryen`, pinned), driven through the resident worker.
+
+Resume buffer placement: Asyncify runs with ``asyncify-in-secondary-memory``,
+so its buffer lives in a linear memory of its own that no program
+instruction can address (the program's loads/stores name its own memories
+only).  The program therefore cannot clobber the saved stack, and an
+overflowing buffer cannot clobber the program: it traps out of bounds of the
+private memory instead.  The buffer is ``{i32 current, i32 end}`` at offset
+``BUFFER``, data growing up to the end of that memory; an overflow Binaryen
+only notices afterwards (Binaryen #3839) is caught by checking ``current <=
+end`` after every unwind.
+
+Declared private (excluded from the oracle): exactly the two globals
+(``__asyncify_state``, ``__asyncify_data``) and the one memory that the
+transform adds.  Anything else the transform adds is compared.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from .. import binaryen
+from ..errors import Unsupported
+from . import Engine
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..instrumentation import Layout
+    from ..runtime import Machine
+
+BUFFER = 16  # offset of the {current, end} header in the private memory
+
+# Features Binaryen may read and write here: what wasmtime, Binaryen and the
+# harness accept together (no compact imports, custom page sizes, GC, EH...).
+_FEATURES = {
+    "MutableGlobals": 2, "NontrappingFPToInt": 4, "SIMD128": 8, "BulkMemory": 16, "SignExt": 32,
+    "TailCall": 128, "ReferenceTypes": 256, "Multivalue": 512, "MultiMemory": 32768,
+    "BulkMemoryOpt": 524288, "CallIndirectOverlong": 1048576,
+}
+FEATURES = sum(_FEATURES.values())
+
+
+class ResumeBufferExhausted(Exception):
+    """The unwound stack did not fit the resume buffer (a capacity limit, not a divergence)."""
+
+
+class AsyncifyEngine(Engine):
+    id = "asyncify"
+    defaults: dict[str, Any] = {
+        "buffer_pages": 16,  # size of the private memory holding the resume buffer
+        "optimize_level": 0,  # Binaryen optimize level while running the pass (0-4)
+        "shrink_level": 0,  # Binaryen shrink level (0-2)
+    }
+
+    def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
+        args = {
+            "asyncify-imports": f"{suspend_import[0]}.{suspend_import[1]}",
+            "asyncify-in-secondary-memory": "1",
+            "asyncify-secondary-memory-size": str(self.config["buffer_pages"]),
+        }
+        try:
+            return binaryen.worker().run_passes(
+                wasm, ["asyncify"], args, features=FEATURES,
+                optimize_level=int(self.config["optimize_level"]),
+                shrink_level=int(self.config["shrink_level"]),
+            )
+        except binaryen.BinaryenError as exc:
+            raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None
+
+    def private_keys(self, layout: "Layout") -> set[str]:
+        added_globals = [s.key for s in layout.globals if s.origin == "engine"]
+        added_memories = [s.key for s in layout.memories if s.origin == "engine"]
+        if len(added_globals) != 2 or len(added_memories) != 1:
+            return set()  # not the shape Asyncify is known to add: declare nothing private
+        return {*added_globals, *added_memories}
+
+    def _buffer(self, machine: "Machine") -> tuple[str, int]:
+        slot = next(s for s in machine.layout.memories if s.origin == "engine")
+        return slot.export, self.config["buffer_pages"] * 65536
+
+    def start_suspend(self, machine: "Machine") -> None:
+        export, end = self._buffer(machine)
+        machine.write_memory(export, BUFFER, struct.pack("<II", BUFFER + 8, end))
+        machine.invoke("asyncify_start_unwind", BUFFER)
+
+    def finish_suspend(self, machine: "Machine") -> bytes:
+        machine.invoke("asyncify_stop_unwind")
+        export, end = self._buffer(machine)
+        current, stored_end = struct.unpack("<II", machine.read_memory(export, BUFFER, 8))
+        if current > stored_end or stored_end != end:
+            raise ResumeBufferExhausted(f"Asyncify resume buffer overflowed ({current} > {stored_end})")
+        return struct.pack("<I", BUFFER)
+
+    def start_resume(self, machine: "Machine", resume: bytes) -> None:
+        (pointer,) = struct.unpack("<I", resume)
+        machine.invoke("asyncify_start_rewind", pointer)
+
+    def finish_resume(self, machine: "Machine") -> None:
+        machine.invoke("asyncify_stop_rewind")

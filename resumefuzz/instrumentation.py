@@ -1,0 +1,326 @@
+"""Harness instrumentation: make a module observable bit for bit.
+
+Two text-level rewrites bracket the engine's transform:
+
+``observe`` (on the original module, shared by every run)
+    * checks the imports against the host interface;
+    * routes ``host.out_f32``/``out_f64`` through shims that pass integer bits
+      to ``rfz.out_f32``/``rfz.out_f64`` (no Python float ever);
+    * wraps each exported function in ``__rfz.call.K`` whose floats travel as
+      integer bits (v128 as two i64);
+    * removes the start section and exports the start function instead, so
+      the driver runs it once and a restore never re-runs it;
+    * records dropped data/elem segments in harness globals so a restore can
+      drop them again (``__rfz.redrop``);
+    * exports an identity for every function, global, memory and table of the
+      original module (``__rfz.fn.I``, ``__rfz.key.KEY``).  Export names
+      survive any engine transform, so they pair items across runs.
+
+``expose`` (on the final module of each run kind)
+    adds bit-exact getters/setters for every global, exported or not (the
+    engine's own included), and exports every memory and table, then returns
+    the :class:`Layout` the runtime drives the module with.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import wasmtools
+from .errors import BadInput, Unsupported
+from .host import HOST_IMPORTS, HOST_MODULE
+from .moduletext import ModuleText, Signature
+from .values import CARRIER, REF_TYPES
+
+HARNESS_MODULE = "rfz"
+RESERVED_PREFIX = "__rfz"
+START_CALL = "<start>"
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """One entry of the driver's call plan."""
+
+    name: str  # export name, or "<start>"
+    wrapper: str  # the harness export to call
+    params: tuple[str, ...]  # original parameter types
+    results: tuple[str, ...]  # original result types
+
+
+@dataclass(frozen=True)
+class Observed:
+    wasm: bytes
+    calls: tuple[CallSpec, ...]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A global, memory or table of the final module, paired by key across runs."""
+
+    index: int
+    key: str  # "g3" / "m0" / "t1" (original item), "rfz.*" (harness), "engine.*" (added by the engine)
+    type: str  # value type, "memory", or the table's element type
+    mutable: bool
+    export: str  # harness export of the item itself
+    maximum: int | None = None
+
+    @property
+    def origin(self) -> str:
+        return "harness" if self.key.startswith("rfz.") else "engine" if self.key.startswith("engine.") else "program"
+
+
+@dataclass(frozen=True)
+class Layout:
+    globals: tuple[Slot, ...]
+    memories: tuple[Slot, ...]
+    tables: tuple[Slot, ...]
+    calls: tuple[CallSpec, ...]
+    has_redrop: bool
+    exports: frozenset[str]
+    visible: frozenset[str]  # keys of items the program itself exports
+
+    def keys(self) -> set[str]:
+        return {s.key for s in (*self.globals, *self.memories, *self.tables)}
+
+
+def key_export(key: str) -> str:
+    return f"{RESERVED_PREFIX}.key.{key}"
+
+
+def fn_export(index: int) -> str:
+    return f"{RESERVED_PREFIX}.fn.{index}"
+
+
+def getter(index: int) -> str:
+    return f"{RESERVED_PREFIX}.get.{index}"
+
+
+def setter(index: int) -> str:
+    return f"{RESERVED_PREFIX}.set.{index}"
+
+
+REDROP = f"{RESERVED_PREFIX}.redrop"
+
+# ---------------------------------------------------------------------------
+# observe
+
+
+def load_text(wasm: bytes) -> ModuleText:
+    try:
+        return ModuleText.parse(wasmtools.print_text(wasmtools.strip_all(wasm)))
+    except wasmtools.WasmToolsError as exc:
+        raise BadInput(f"invalid module: {exc}") from None
+
+
+def assemble(module: ModuleText) -> bytes:
+    """Text back to binary; a failure here is a harness bug, reported with context."""
+    text = module.render()
+    try:
+        return wasmtools.parse(text)
+    except wasmtools.WasmToolsError as exc:
+        raise RuntimeError(f"harness produced invalid WAT: {exc}") from None
+
+
+def observe(wasm: bytes) -> Observed:
+    module = load_text(wasm)
+    for export in module.exports:
+        if export.field.startswith(RESERVED_PREFIX):
+            raise Unsupported(f"export name {export.field!r} uses the reserved prefix {RESERVED_PREFIX}")
+    _check_imports(module)
+    _shim_float_outputs(module)
+    calls = _wrap_calls(module)
+    _track_drops(module)
+    for fn in module.funcs:
+        module.append("export", f'  (export "{fn_export(fn.index)}" (func {fn.name}))')
+    for kind, items in (("global", module.globals), ("memory", module.memories), ("table", module.tables)):
+        for item in items:
+            module.append("export", f'  (export "{key_export(kind[0] + str(item.index))}" ({kind} {item.name}))')
+    return Observed(assemble(module), calls)
+
+
+def _check_imports(module: ModuleText) -> None:
+    for fn in module.funcs:
+        if fn.imported is None:
+            continue
+        mod, name = fn.imported
+        if mod != HOST_MODULE or name not in HOST_IMPORTS:
+            raise Unsupported(f"import {mod}.{name}: only the host interface ({HOST_MODULE}.{{{','.join(HOST_IMPORTS)}}}) is available")
+        if fn.sig != HOST_IMPORTS[name]:
+            raise Unsupported(f"import {mod}.{name} has type {_sig_text(fn.sig)}, expected {_sig_text(HOST_IMPORTS[name])}")
+
+
+def _sig_text(sig: Signature) -> str:
+    return f"(param {' '.join(sig.params)}) (result {' '.join(sig.results)})"
+
+
+def _shim_float_outputs(module: ModuleText) -> None:
+    """host.out_fNN(fNN) becomes a defined function passing integer bits to rfz.out_fNN."""
+    for fn in list(module.funcs):
+        if fn.imported not in ((HOST_MODULE, "out_f32"), (HOST_MODULE, "out_f64")):
+            continue
+        float_type = fn.imported[1][-3:]
+        carrier = CARRIER[float_type]
+        shim_import = f"$__rfz_out_{float_type}"
+        import_field = next(f for f in module.fields if f.kind == "import" and f" (func {fn.name} " in f.lines[0])
+        module.remove_field(import_field)
+        if not any(shim_import in line for f in module.fields if f.kind == "import" for line in f.lines):
+            module.insert_imports([f'  (import "{HARNESS_MODULE}" "out_{float_type}" (func {shim_import} (param {carrier})))'])
+        module.append(
+            "func",
+            f"  (func {fn.name} (type {fn.type})\n    local.get 0\n    {carrier}.reinterpret_{float_type}\n"
+            f"    call {shim_import}\n  )",
+        )
+
+
+def _wrap_calls(module: ModuleText) -> tuple[CallSpec, ...]:
+    calls: list[CallSpec] = []
+    if module.start is not None:
+        start = module.func(module.start)
+        module.remove_field(next(f for f in module.fields if f.kind == "start"))
+        wrapper = f"{RESERVED_PREFIX}.start"
+        module.append("export", f'  (export "{wrapper}" (func {start.name}))')
+        calls.append(CallSpec(START_CALL, wrapper, (), ()))
+    for number, (name, target) in enumerate(module.export_map("func").items()):
+        fn = module.func(target)
+        wrapper = f"{RESERVED_PREFIX}.call.{number}"
+        module.append("func", _wrapper_text(wrapper, fn.name, fn.sig))
+        calls.append(CallSpec(name, wrapper, fn.sig.params, fn.sig.results))
+    return tuple(calls)
+
+
+def _carriers(type_: str) -> list[str]:
+    """Host-side types carrying TYPE's bits (refs travel as themselves)."""
+    return {"f32": ["i32"], "f64": ["i64"], "v128": ["i64", "i64"]}.get(type_, [type_])
+
+
+def _load(type_: str, locals_: list[str]) -> list[str]:
+    """Instructions rebuilding a TYPE value from its carrier locals."""
+    if type_ == "v128":
+        return [f"local.get {locals_[0]}", "i64x2.splat", f"local.get {locals_[1]}", "i64x2.replace_lane 1"]
+    code = [f"local.get {locals_[0]}"]
+    if type_ in CARRIER:
+        code.append(f"{type_}.reinterpret_{CARRIER[type_]}")
+    return code
+
+
+def _store_bits(type_: str, local: str) -> list[str]:
+    """Instructions pushing the carrier(s) of the TYPE value held in LOCAL."""
+    if type_ == "v128":
+        return [f"local.get {local}", "i64x2.extract_lane 0", f"local.get {local}", "i64x2.extract_lane 1"]
+    code = [f"local.get {local}"]
+    if type_ in CARRIER:
+        code.append(f"{CARRIER[type_]}.reinterpret_{type_}")
+    return code
+
+
+def _wrapper_text(export: str, target: str, sig: Signature) -> str:
+    params: list[str] = []
+    body: list[str] = []
+    for i, type_ in enumerate(sig.params):
+        if type_ in REF_TYPES:
+            body.append(f"ref.null {type_[:-3]}")
+            continue
+        names = [f"$p{i}_{j}" for j in range(len(_carriers(type_)))]
+        params += [f"(param {n} {c})" for n, c in zip(names, _carriers(type_))]
+        body += _load(type_, names)
+    body.append(f"call {target}")
+    locals_ = [f"(local $r{i} {t})" for i, t in enumerate(sig.results)]
+    body += [f"local.set $r{i}" for i in reversed(range(len(sig.results)))]
+    for i, type_ in enumerate(sig.results):
+        body += _store_bits(type_, f"$r{i}")
+    results = [c for t in sig.results for c in _carriers(t)]
+    head = f'  (func (export "{export}") {" ".join(params)} (result {" ".join(results)})'
+    return "\n".join([head, *(f"    {l}" for l in locals_), *(f"    {i}" for i in body), "  )"])
+
+
+_DROP = re.compile(r"^(\s+)(data|elem)\.drop (\$\S+)$")
+
+
+def _track_drops(module: ModuleText) -> None:
+    """Record every data.drop/elem.drop in a harness global; __rfz.redrop replays them."""
+    flags: dict[tuple[str, str], str] = {}
+    for fn in module.funcs:
+        if fn.field is None:
+            continue
+        lines = fn.field.lines
+        for i in range(len(lines) - 1, 0, -1):
+            match = _DROP.match(lines[i])
+            if not match:
+                continue
+            indent, kind, segment = match.groups()
+            flag = flags.setdefault((kind, segment), f"$__rfz_dropped_{kind}_{len(flags)}")
+            lines[i:i + 1] = [f"{indent}i32.const 1", f"{indent}global.set {flag}", lines[i]]
+    if not flags:
+        return
+    redrop = []
+    for (kind, segment), flag in flags.items():
+        number = segment.rsplit(kind, 1)[-1]
+        module.append("global", f"  (global {flag} (mut i32) i32.const 0)")
+        module.append("export", f'  (export "{key_export(f"rfz.dropped.{kind}{number}")}" (global {flag}))')
+        redrop += [f"    global.get {flag}", "    if", f"      {kind}.drop {segment}", "    end"]
+    module.append("func", "\n".join([f'  (func (export "{REDROP}")', *redrop, "  )"]))
+
+
+# ---------------------------------------------------------------------------
+# expose
+
+_KEY_EXPORT = re.compile(rf"^{re.escape(RESERVED_PREFIX)}\.key\.(.+)$")
+
+
+def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
+    """Add bit-exact accessors for every global and export every memory/table."""
+    module = load_text(wasm)
+    keys: dict[tuple[str, str], str] = {}
+    for export in module.exports:
+        match = _KEY_EXPORT.match(export.field)
+        if match:
+            keys[(export.kind, export.target)] = match.group(1)
+
+    def key_of(kind: str, name: str, index: int) -> str:
+        return keys.get((kind, name), f"engine.{kind[0]}{index}")
+
+    global_slots = []
+    for g in module.globals:
+        export = f"{RESERVED_PREFIX}.global.{g.index}"
+        module.append("export", f'  (export "{export}" (global {g.name}))')
+        if g.type not in REF_TYPES:
+            results = " ".join(_carriers(g.type))
+            get_body = [f"global.get {g.name}"] if g.type != "v128" else []
+            if g.type == "v128":
+                get_body = [f"global.get {g.name}", "i64x2.extract_lane 0", f"global.get {g.name}", "i64x2.extract_lane 1"]
+            elif g.type in CARRIER:
+                get_body.append(f"{CARRIER[g.type]}.reinterpret_{g.type}")
+            module.append("func", "\n".join(
+                [f'  (func (export "{getter(g.index)}") (result {results})', *(f"    {l}" for l in get_body), "  )"]))
+            if g.mutable:
+                names = [f"$v{j}" for j in range(len(_carriers(g.type)))]
+                params = " ".join(f"(param {n} {c})" for n, c in zip(names, _carriers(g.type)))
+                set_body = [*_load(g.type, names), f"global.set {g.name}"]
+                module.append("func", "\n".join(
+                    [f'  (func (export "{setter(g.index)}") {params}', *(f"    {l}" for l in set_body), "  )"]))
+        global_slots.append(Slot(g.index, key_of("global", g.name, g.index), g.type, g.mutable, export))
+    memory_slots = []
+    for m in module.memories:
+        export = f"{RESERVED_PREFIX}.memory.{m.index}"
+        module.append("export", f'  (export "{export}" (memory {m.name}))')
+        memory_slots.append(Slot(m.index, key_of("memory", m.name, m.index), "memory", True, export, m.maximum))
+    table_slots = []
+    for t in module.tables:
+        export = f"{RESERVED_PREFIX}.table.{t.index}"
+        module.append("export", f'  (export "{export}" (table {t.name}))')
+        table_slots.append(Slot(t.index, key_of("table", t.name, t.index), t.type, True, export, t.maximum))
+    final = assemble(module)
+    exports = frozenset(
+        m.group(1) for f in module.fields for m in re.finditer(r'\(export "((?:[^"\\]|\\.)*)"', f.lines[0])
+    )
+    visible = frozenset(
+        keys[(e.kind, e.target)] for e in module.exports
+        if not e.field.startswith(RESERVED_PREFIX) and (e.kind, e.target) in keys
+    )
+    layout = Layout(tuple(global_slots), tuple(memory_slots), tuple(table_slots), calls,
+                    REDROP in exports, exports, visible)
+    return final, layout
+
+
+__all__ = ["observe", "expose", "Observed", "Layout", "Slot", "CallSpec"]

