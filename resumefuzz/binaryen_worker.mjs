@@ -42,6 +42,19 @@ function runPasses(req) {
   }
 }
 
+// Binaryen's C++ exceptions (e.g. "Fatal: Asyncify does not yet support ...")
+// arrive as opaque objects; getExceptionMessage recovers their text.
+function describe(err) {
+  if (err instanceof Error) return err.message;
+  try {
+    const text = binaryen.getExceptionMessage(err);
+    const message = Array.isArray(text) ? text.filter(Boolean).join(": ") : String(text);
+    return message.replace(/^std::runtime_error:\s*/, "").replace(/^Fatal:\s*/, "");
+  } catch {
+    return String(err);
+  }
+}
+
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of rl) {
   if (!line.trim()) continue;
@@ -54,7 +67,7 @@ for await (const line of rl) {
     else if (req.op === "passes") reply = { id, ok: true, wasm: runPasses(req) };
     else throw new Error(`unknown op ${req.op}`);
   } catch (err) {
-    const message = String(err && err.message ? err.message : err).split("\n")[0];
+    const message = describe(err).split("\n")[0];
     reply = { id, ok: false, error: message };
   }
   process.stdout.write(JSON.stringify(reply) + "\n");
