@@ -104,6 +104,8 @@ class BinaryenWorker:
         features: int,
         optimize_level: int = 0,
         shrink_level: int = 0,
+        optimize_before: bool = False,
+        optimize_after: bool = False,
     ) -> bytes:
         reply = self.request(
             {
@@ -114,6 +116,8 @@ class BinaryenWorker:
                 "passArgs": pass_args or {},
                 "optimizeLevel": optimize_level,
                 "shrinkLevel": shrink_level,
+                "optimizeBefore": optimize_before,
+                "optimizeAfter": optimize_after,
             }
         )
         return base64.b64decode(reply["wasm"])

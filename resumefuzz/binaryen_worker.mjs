@@ -6,7 +6,8 @@
 //
 // Request:  {"id": N, "op": "passes", "wasm": <base64>, "features": <int>,
 //            "passes": ["asyncify", ...], "passArgs": {"k": "v"},
-//            "optimizeLevel": 0..4, "shrinkLevel": 0..2}
+//            "optimizeLevel": 0..4, "shrinkLevel": 0..2,
+//            "optimizeBefore": bool, "optimizeAfter": bool}   (default pipeline at those levels)
 // Reply:    {"id": N, "ok": true, "wasm": <base64>}
 //        or {"id": N, "ok": false, "error": "<one line>"}
 //
@@ -34,7 +35,9 @@ function runPasses(req) {
     binaryen.setShrinkLevel(req.shrinkLevel ?? 0);
     binaryen.setDebugInfo(false);
     if (!module.validate()) throw new Error("input module does not validate in Binaryen");
+    if (req.optimizeBefore) module.optimize();
     module.runPasses(req.passes);
+    if (req.optimizeAfter) module.optimize();
     if (!module.validate()) throw new Error("Binaryen produced an invalid module");
     return Buffer.from(module.emitBinary()).toString("base64");
   } finally {

@@ -60,39 +60,71 @@ class Verdict:
 
 def check(wasm: bytes, engine: Engine, *, seed: int = 0, schedule: str = DEFAULT_SCHEDULE,
           yield_points: str = DEFAULT_YIELD_POINTS, out: Path | None = None,
-          source: str = "MODULE.wasm") -> Verdict:
+          source: str = "MODULE.wasm", wasmtime_opt: str = "speed") -> Verdict:
     validate(schedule)
-    preparation = prepare(wasm, engine, YieldPoints.parse(yield_points))
+    preparation = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
     return judge(preparation, seed=seed, schedule=schedule, out=out, source=source)
 
 
+class Judge:
+    """A prepared module whose straight runs are done; judges any number of schedules.
+
+    Preparation, compilation and the straight runs A and B happen once per
+    module; each schedule then costs one interrupted run C.
+    """
+
+    def __init__(self, prep: Preparation, seed: int) -> None:
+        self.prep = prep
+        self.seed = seed
+        plain, self.suspendable = prep.runtimes()
+        self.a = run(plain, seed, "A")
+        self.b = run(self.suspendable, seed, "B")
+        exhausted = ("A", self.a.exhausted) if self.a.exhausted else ("B", self.b.exhausted)
+        self.inconclusive = f"straight run {exhausted[0]}: {exhausted[1]}" if exhausted[1] else None
+
+    @property
+    def crossings(self) -> int:
+        return self.b.crossings or 0
+
+    def transform(self) -> Finding | None:
+        """A vs B: is the transform transparent?"""
+        divergences = compare(self.a, self.b, exclude=self.prep.private | {CROSSINGS_KEY, TARGET_KEY},
+                              names=self.prep.names)
+        return Finding("A vs B", None, self.b, divergences) if divergences else None
+
+    def interrupted(self, sched: Schedule, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
+        """B vs C under SCHED: is suspend/resume transparent?"""
+        c = run(self.suspendable, self.seed, f"C[{sched.label}]", engine=self.prep.engine,
+                crossings=sched.crossings, keep_snapshots=keep_snapshots)
+        if c.exhausted:
+            return None, c
+        divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY}, names=self.prep.names)
+        return (Finding("B vs C", sched, c, divergences) if divergences else None), c
+
+
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
-          source: str = "MODULE.wasm") -> Verdict:
-    plain, suspendable = prep.runtimes()
-    a = run(plain, seed, "A")
-    b = run(suspendable, seed, "B")
-    verdict = Verdict(EQUAL, crossings=b.crossings or 0)
-    if a.exhausted or b.exhausted:
+          source: str = "MODULE.wasm", stop_on_first: bool = False) -> Verdict:
+    judge_ = Judge(prep, seed)
+    verdict = Verdict(EQUAL, crossings=judge_.crossings)
+    if judge_.inconclusive:
         verdict.status = INCONCLUSIVE
-        verdict.inconclusive.append(f"straight run {'A' if a.exhausted else 'B'}: {a.exhausted or b.exhausted}")
+        verdict.inconclusive.append(judge_.inconclusive)
     else:
-        harness = {CROSSINGS_KEY, TARGET_KEY}
-        divergences = compare(a, b, exclude=prep.private | harness, names=prep.names)
-        if divergences:
-            verdict.findings.append(Finding("A vs B", None, b, divergences))
-        for sched in expand(schedule, b.crossings or 0, seed):
-            c = run(suspendable, seed, f"C[{sched.label}]", engine=prep.engine, crossings=sched.crossings,
-                    keep_snapshots=out is not None)
+        finding = judge_.transform()
+        if finding:
+            verdict.findings.append(finding)
+        for sched in expand(schedule, judge_.crossings, seed):
+            if stop_on_first and verdict.findings:
+                break
+            finding, c = judge_.interrupted(sched, keep_snapshots=out is not None)
             verdict.schedules += 1
             verdict.suspensions += len(c.suspensions)
             if out is not None:
                 _write_snapshots(out, verdict.schedules, c)
             if c.exhausted:
                 verdict.inconclusive.append(f"{c.label}: {c.exhausted}")
-                continue
-            divergences = compare(b, c, exclude=prep.private | {TARGET_KEY}, names=prep.names)
-            if divergences:
-                verdict.findings.append(Finding("B vs C", sched, c, divergences))
+            elif finding:
+                verdict.findings.append(finding)
         if verdict.findings:
             verdict.status = DIVERGENT
         elif verdict.inconclusive and verdict.schedules == len(verdict.inconclusive):
@@ -108,6 +140,8 @@ def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> 
                                       for i, (k, v) in enumerate(sorted(prep.engine.config.items())))
     args = ["resumefuzz", "check", source, "--engine", engine, "--seed", str(seed),
             "--schedule", schedule, "--yield-points", str(prep.yield_points)]
+    if prep.wasmtime_opt != "speed":
+        args += ["--wasmtime-opt", prep.wasmtime_opt]
     return " ".join(shlex.quote(a) for a in args)
 
 

@@ -34,25 +34,31 @@ class Preparation:
     engine: Engine
     yield_points: YieldPoints
     fuel: int
+    wasmtime_opt: str = "speed"
     _runtimes: tuple[Runtime, Runtime] | None = None
 
     def runtimes(self) -> tuple[Runtime, Runtime]:
         """Compiled (plain, suspendable) runtimes, built on first use."""
         if self._runtimes is None:
             self._runtimes = (
-                Runtime(self.plain, self.plain_layout, fuel=self.fuel),
-                Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR),
+                Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt),
+                Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
+                        opt_level=self.wasmtime_opt),
             )
         return self._runtimes
 
 
-def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int = DEFAULT_FUEL) -> Preparation:
+WASMTIME_OPT_LEVELS = ("none", "speed", "speed_and_size")
+
+
+def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int = DEFAULT_FUEL,
+            wasmtime_opt: str = "speed") -> Preparation:
     observed = observe(wasm)
     plain, plain_layout = expose(observed.wasm, observed.calls)
     transformed = engine.transform(inject(observed.wasm, yield_points), SUSPEND_IMPORT)
     suspendable, layout = expose(transformed, observed.calls)
     return Preparation(wasm, plain, suspendable, plain_layout, layout, item_names(wasm),
-                       engine.private_keys(layout), engine, yield_points, fuel)
+                       engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt)
 
 
 _NAMED = re.compile(r"^  \((global|memory|table) (\$\S+) \(;(\d+);\)")

@@ -6,6 +6,7 @@ straight run B has told how many crossings the program makes::
 
     SPEC   := PART (';' PART)*
     auto          every:K (K chosen so at most 500 suspensions) ; spread:32 ; random:16x4
+    quick         every:K (at most 100 suspensions) ; spread:8 ; random:4x3  (campaigns)
     every[:K]     one run suspending at every K-th crossing (default every crossing)
     each          one run per crossing, suspending only there
     spread:N      N runs with one suspension each, evenly spread over the run
@@ -26,6 +27,7 @@ from .errors import BadInput
 
 DEFAULT = "auto"
 AUTO_EVERY_LIMIT = 500
+QUICK_EVERY_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class Schedule:
         return f"{self.label} [{len(self.crossings)} suspension(s) at {shown}]"
 
 
-_PART = re.compile(r"^(auto|none|each|every(?::(\d+))?|spread:(\d+)|at:([\d,]+)|random:(\d+)(?:x(\d+))?)$")
+_PART = re.compile(r"^(auto|quick|none|each|every(?::(\d+))?|spread:(\d+)|at:([\d,]+)|random:(\d+)(?:x(\d+))?)$")
 
 
 def validate(spec: str) -> str:
@@ -58,9 +60,10 @@ def expand(spec: str, total: int, seed: int) -> list[Schedule]:
     rng = random.Random(seed ^ 0x5C4ED)
     for part in validate(spec).split(";"):
         part = part.strip()
-        if part == "auto":
-            stride = max(1, math.ceil(total / AUTO_EVERY_LIMIT))
-            schedules += expand(f"every:{stride};spread:32;random:16x4", total, seed)
+        if part in ("auto", "quick"):
+            limit, rest = (AUTO_EVERY_LIMIT, "spread:32;random:16x4") if part == "auto" else (QUICK_EVERY_LIMIT, "spread:8;random:4x3")
+            stride = max(1, math.ceil(total / limit))
+            schedules += expand(f"every:{stride};{rest}", total, seed)
             continue
         match = _PART.match(part)
         assert match is not None

@@ -50,6 +50,8 @@ class AsyncifyEngine(Engine):
         "buffer_pages": 16,  # size of the private memory holding the resume buffer
         "optimize_level": 0,  # Binaryen optimize level while running the pass (0-4)
         "shrink_level": 0,  # Binaryen shrink level (0-2)
+        "optimize_before": False,  # run Binaryen's default pipeline before --asyncify
+        "optimize_after": False,  # ... and/or after it
     }
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
@@ -63,6 +65,8 @@ class AsyncifyEngine(Engine):
                 wasm, ["asyncify"], args, features=FEATURES,
                 optimize_level=int(self.config["optimize_level"]),
                 shrink_level=int(self.config["shrink_level"]),
+                optimize_before=bool(self.config["optimize_before"]),
+                optimize_after=bool(self.config["optimize_after"]),
             )
         except binaryen.BinaryenError as exc:
             raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None

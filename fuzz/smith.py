@@ -1,0 +1,106 @@
+"""wasm-smith programs (`wasm-tools smith`), restricted to what every part accepts.
+
+Profiles are JSON configs for ``wasm-tools smith -c`` (kebab-case keys) in
+``fuzz/profiles/``; their features are the intersection of what wasmtime,
+Binaryen and Asyncify accept:
+
+    core   MVP + multi-value + bulk memory + sign-ext + saturating float-to-int,
+           one memory with a required maximum, no reference types
+    simd   core + v128
+
+Table bulk instructions (``elem.drop``, ``table.init``...) are left out:
+Binaryen drops declarative/active element segments when reading, so it
+rejects the very modules that use them.  wasm-tools' JSON config cannot
+express instruction kinds, so a profile carries them under the
+resumefuzz-only key ``resumefuzz-allowed-instructions`` (passed as
+``--allowed-instructions``; the key is removed before wasm-tools sees the
+config).
+
+Every case also gets ``--ensure-termination`` (a hidden fuel global the
+snapshot must carry) and ``--available-imports`` with a module declaring the
+host interface, so generated programs do I/O.  A case is regenerated from
+(profile, input bytes); the input bytes are derived from the case seed and
+kept with every finding.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from resumefuzz import wasmtools
+from resumefuzz.errors import BadInput
+from resumefuzz.host import HOST_IMPORTS, HOST_MODULE, splitmix64
+
+PROFILES_DIR = Path(__file__).with_name("profiles")
+INPUT_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class SmithCase:
+    profile: str
+    input: bytes  # wasm-smith's raw input (its "fuzz bytes")
+    wasm: bytes
+
+
+def profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.json"))
+
+
+def profile_path(profile: str) -> Path:
+    path = PROFILES_DIR / f"{profile}.json"
+    if not path.is_file():
+        raise BadInput(f"--profile: unknown profile {profile!r} (available: {', '.join(profiles())})")
+    return path
+
+
+def input_bytes(seed: int, length: int = INPUT_BYTES) -> bytes:
+    """Deterministic smith input for a case seed."""
+    out = bytearray()
+    state = seed & (2**64 - 1)
+    while len(out) < length:
+        state = splitmix64(state)
+        out += state.to_bytes(8, "little")
+    return bytes(out[:length])
+
+
+@functools.cache
+def _host_module_path() -> str:
+    fields = " ".join(
+        f'(import "{HOST_MODULE}" "{name}" (func (param {" ".join(sig.params)}) (result {" ".join(sig.results)})))'
+        for name, sig in HOST_IMPORTS.items()
+    )
+    path = Path(tempfile.mkdtemp(prefix="resumefuzz-host-")) / "host.wasm"
+    path.write_bytes(wasmtools.parse(f"(module {fields})"))
+    return str(path)
+
+
+_OWN_KEY = "resumefuzz-allowed-instructions"
+
+
+@functools.cache
+def _smith_args(profile: str) -> tuple[str, ...]:
+    """wasm-tools smith arguments for PROFILE (config file without resumefuzz's own key)."""
+    config = json.loads(profile_path(profile).read_text())
+    kinds = config.pop(_OWN_KEY, None)
+    path = Path(tempfile.mkdtemp(prefix="resumefuzz-smith-")) / f"{profile}.json"
+    path.write_text(json.dumps(config))
+    args = ["-c", str(path), "--ensure-termination", "--available-imports", _host_module_path()]
+    return tuple(args + (["--allowed-instructions", kinds] if kinds else []))
+
+
+def generate(profile: str, data: bytes) -> SmithCase:
+    """Run wasm-smith on DATA under PROFILE."""
+    args = [wasmtools.executable(), "smith", *_smith_args(profile)]
+    proc = subprocess.run(args, input=data, capture_output=True, timeout=60)
+    if proc.returncode != 0:
+        raise RuntimeError(f"wasm-smith failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
+    return SmithCase(profile, data, proc.stdout)
+
+
+def generate_from_seed(profile: str, seed: int) -> SmithCase:
+    return generate(profile, input_bytes(seed))

@@ -1,0 +1,1113 @@
+"""A Hypothesis strategy of WebAssembly programs aimed at what breaks suspend/resume.
+
+``programs()`` draws a small typed AST (``Module`` / ``Func`` / statement and
+expression nodes) and renders it to WAT.  Every program validates and
+terminates by construction:
+
+* loops run on a dedicated counter local against a small constant bound
+  (``br`` back to a loop label exists only in that counter test; ``br_if`` and
+  ``br_table`` only target enclosing *blocks*, i.e. jump forward);
+* direct calls and ``call_indirect`` only go to functions defined *later* in
+  the module (the table's functions are the last ones), so the call graph is
+  acyclic except for recursion groups;
+* a recursion group (one self-recursive function, or two mutually recursive
+  ones) takes an explicit depth parameter ``$d``; the single recursive call
+  per frame passes ``$d - 1`` and is guarded by ``1 <= $d <= MAXD`` (MAXD
+  <= 200), so whatever argument arrives, the recursion is at most MAXD deep;
+  ``$d`` and loop counters are never written by generated code;
+* a soft per-function budget (dynamic instruction estimate, loops and
+  recursion multiply) keeps runs short, so ``yield_points=all`` runs stay in
+  the low thousands of crossings.
+
+What the generator aims at (each reachable with reasonable probability):
+values of every type live across calls and loop iterations (locals, plus an
+optional epilogue that outputs every local); values left on the operand
+stack across calls (``(i64.add (local.get $x) (call $f ...))``) and across
+loop iterations (``loop (param ..) (result ..)``, also multi-value); deep and
+mutual recursion (the left operand of the recursive call stays on the stack
+of every frame); ``br_table``; ``call_indirect`` through a funcref table
+(index taken modulo the table size); ``memory.grow`` of a ``(memory 1 8)``
+with loads/stores addressed modulo the *current* memory size, so they reach
+grown pages; NaN payload constants and float globals; host input/output;
+mutable (exported) globals; multi-value calls; and, rarely, a late trap.
+
+Shrinking: every choice is ordered simplest first and lists end on a
+"continue?" draw, so Hypothesis shrinks towards few functions, short bodies,
+small constants and the plainest node kinds; a minimal failing program is a
+handful of lines.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any, Callable, Iterator
+
+from hypothesis import strategies as st
+
+from resumefuzz import wasmtools
+
+__all__ = ["programs", "Program", "Module", "Func", "Global", "Table"]
+
+SCALARS = ("i32", "i64", "f32", "f64")
+HOST_SIGS = {
+    "out_i32": "(param i32)", "out_i64": "(param i64)", "out_f32": "(param f32)", "out_f64": "(param f64)",
+    "in_i32": "(result i32)", "in_i64": "(result i64)",
+}
+
+MAX_DEPTH = 200        # hard upper bound of any recursion group's MAXD
+FUNC_BUDGET = 3000     # soft budget per function, in estimated dynamic instructions (calls included)
+REC_BUDGET = 1500      # soft budget of a recursive function (all its frames)
+TABLE_BUDGET = 300     # soft budget of a table function
+MULT_CAP = 256         # product of enclosing loop bounds (and recursion depth) allowed for a loop body
+MAX_LOOP_BOUND = 8
+EXPR_DEPTH = 3
+STMT_DEPTH = 2
+LOW_ADDR_MASK = 0xFFE0  # first page: address + offset(<=16) + width(<=16) <= 65536
+
+
+# ---------------------------------------------------------------------------
+# AST
+# ---------------------------------------------------------------------------
+
+class Node:
+    """Base of AST nodes; ``children`` walks every nested node."""
+
+    def children(self) -> Iterator["Node"]:
+        for f in fields(self):  # type: ignore[arg-type]
+            yield from _nodes_in(getattr(self, f.name))
+
+    def walk(self) -> Iterator["Node"]:
+        yield self
+        for child in self.children():
+            yield from child.walk()
+
+
+def _nodes_in(value: Any) -> Iterator[Node]:
+    if isinstance(value, Node):
+        yield value
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from _nodes_in(item)
+
+
+# -- expressions (each renders as one folded S-expression, pushing one value) --
+
+class Expr(Node):
+    type: str
+
+    def render(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    type: str
+    text: str
+
+    def render(self) -> str:
+        return f"({self.type}.const {self.text})"
+
+
+@dataclass(frozen=True)
+class Get(Expr):
+    kind: str  # "local" | "global"
+    name: str
+    type: str
+
+    def render(self) -> str:
+        return f"({self.kind}.get {self.name})"
+
+
+@dataclass(frozen=True)
+class Tee(Expr):
+    name: str
+    type: str
+    value: Expr
+
+    def render(self) -> str:
+        return f"(local.tee {self.name} {self.value.render()})"
+
+
+@dataclass(frozen=True)
+class Op(Expr):
+    """Any plain instruction with folded operands: unop, binop, compare, select,
+    lane ops (``imm`` = lane index), memory.size / memory.grow."""
+
+    op: str
+    type: str
+    args: tuple[Expr, ...] = ()
+    imm: str = ""
+
+    def render(self) -> str:
+        parts = [self.op] + ([self.imm] if self.imm else []) + [a.render() for a in self.args]
+        return "(" + " ".join(parts) + ")"
+
+
+@dataclass(frozen=True)
+class Call(Expr):
+    """A call of a single-result function (or a host ``in_*`` import)."""
+
+    func: str
+    type: str
+    args: tuple[Expr, ...] = ()
+
+    def render(self) -> str:
+        return "(" + " ".join(["call", self.func] + [a.render() for a in self.args]) + ")"
+
+
+@dataclass(frozen=True)
+class CallIndirect(Expr):
+    sig: str
+    type: str
+    args: tuple[Expr, ...]
+    index: Expr
+    size: int
+
+    def render(self) -> str:
+        index = f"(i32.rem_u {self.index.render()} (i32.const {self.size}))"
+        return "(" + " ".join(["call_indirect $tab (type", self.sig + ")"] + [a.render() for a in self.args]
+                              + [index]) + ")"
+
+
+@dataclass(frozen=True)
+class Addr(Expr):
+    """An in-bounds address: ``low`` stays in page 0; ``dyn`` is taken modulo the
+    current memory size, so after a memory.grow it reaches the grown pages."""
+
+    mode: str  # "low" | "dyn"
+    value: Expr
+    type: str = "i32"
+
+    def render(self) -> str:
+        if self.mode == "low":
+            return f"(i32.and {self.value.render()} (i32.const {LOW_ADDR_MASK:#x}))"
+        return (f"(i32.rem_u {self.value.render()} "
+                f"(i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 32)))")
+
+
+@dataclass(frozen=True)
+class Load(Expr):
+    op: str
+    type: str
+    addr: Addr
+    offset: int = 0
+
+    def render(self) -> str:
+        off = f" offset={self.offset}" if self.offset else ""
+        return f"({self.op}{off} {self.addr.render()})"
+
+
+# -- statements (stack-neutral; render as lines) --
+
+class Stmt(Node):
+    def lines(self) -> list[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _indent(lines: list[str], by: str = "  ") -> list[str]:
+    return [by + line for line in lines]
+
+
+def _block_lines(stmts: tuple["Stmt", ...]) -> list[str]:
+    return [line for s in stmts for line in s.lines()]
+
+
+@dataclass(frozen=True)
+class Sink(Node):
+    """Where a value left on the stack goes: a local, a global, an out_* call or drop."""
+
+    kind: str  # "local" | "global" | "out" | "drop"
+    target: str = ""  # local/global name, or the out_* type
+
+    def instr(self) -> str:
+        if self.kind == "local":
+            return f"local.set {self.target}"
+        if self.kind == "global":
+            return f"global.set {self.target}"
+        if self.kind == "out":
+            return f"call $out_{self.target}"
+        return "drop"
+
+
+@dataclass(frozen=True)
+class Set(Stmt):
+    kind: str  # "local" | "global"
+    name: str
+    value: Expr
+
+    def lines(self) -> list[str]:
+        return [f"({self.kind}.set {self.name} {self.value.render()})"]
+
+
+@dataclass(frozen=True)
+class Store(Stmt):
+    op: str
+    addr: Addr
+    value: Expr
+    offset: int = 0
+
+    def lines(self) -> list[str]:
+        off = f" offset={self.offset}" if self.offset else ""
+        return [f"({self.op}{off} {self.addr.render()} {self.value.render()})"]
+
+
+@dataclass(frozen=True)
+class Drop(Stmt):
+    value: Expr
+
+    def lines(self) -> list[str]:
+        return [f"(drop {self.value.render()})"]
+
+
+@dataclass(frozen=True)
+class Sunk(Stmt):
+    """One value computed, then sent to a sink."""
+
+    value: Expr
+    sink: Sink
+
+    def lines(self) -> list[str]:
+        return [self.value.render(), self.sink.instr()]
+
+
+@dataclass(frozen=True)
+class CallStmt(Stmt):
+    """A call whose results (0, 1 or several) go to sinks; also host out_* calls."""
+
+    func: str
+    args: tuple[Expr, ...]
+    sinks: tuple[Sink, ...] = ()
+
+    def lines(self) -> list[str]:
+        call = "(" + " ".join(["call", self.func] + [a.render() for a in self.args]) + ")"
+        return [call] + [s.instr() for s in reversed(self.sinks)]
+
+
+@dataclass(frozen=True)
+class If(Stmt):
+    cond: Expr
+    then: tuple[Stmt, ...]
+    else_: tuple[Stmt, ...] = ()
+
+    def lines(self) -> list[str]:
+        out = [f"(if {self.cond.render()}", "  (then"]
+        out += _indent(_block_lines(self.then), "    ")
+        out[-1] += ")"
+        if self.else_:
+            out.append("  (else")
+            out += _indent(_block_lines(self.else_), "    ")
+            out[-1] += ")"
+        out[-1] += ")"
+        return out
+
+
+def _counter_test(label: str, counter: str, bound: int) -> str:
+    return (f"(br_if {label} (i32.lt_u (local.tee {counter} (i32.add (local.get {counter}) (i32.const 1)))"
+            f" (i32.const {bound})))")
+
+
+@dataclass(frozen=True)
+class Loop(Stmt):
+    label: str
+    counter: str
+    bound: int
+    body: tuple[Stmt, ...]
+
+    def lines(self) -> list[str]:
+        out = [f"(local.set {self.counter} (i32.const 0))", f"(loop {self.label}"]
+        out += _indent(_block_lines(self.body))
+        out.append("  " + _counter_test(self.label, self.counter, self.bound) + ")")
+        return out
+
+
+@dataclass(frozen=True)
+class ParamLoop(Stmt):
+    """``loop (param T..) (result T..)``: values ride on the operand stack across
+    every iteration (and every call in the body); each iteration folds STEP
+    into the top value with STEP_OP."""
+
+    label: str
+    counter: str
+    bound: int
+    types: tuple[str, ...]
+    inits: tuple[Expr, ...]
+    body: tuple[Stmt, ...]
+    step_op: str
+    step: Expr
+    sinks: tuple[Sink, ...]
+
+    def lines(self) -> list[str]:
+        sig = " ".join(f"({k} {' '.join(self.types)})" for k in ("param", "result"))
+        out = [f"(local.set {self.counter} (i32.const 0))"]
+        out += [e.render() for e in self.inits]
+        out.append(f"(loop {self.label} {sig}")
+        out += _indent(_block_lines(self.body))
+        out += ["  " + self.step.render(), "  " + self.step_op]
+        out.append("  " + _counter_test(self.label, self.counter, self.bound) + ")")
+        out += [s.instr() for s in reversed(self.sinks)]
+        return out
+
+
+@dataclass(frozen=True)
+class Block(Stmt):
+    label: str
+    before: tuple[Stmt, ...]
+    cond: Expr
+    after: tuple[Stmt, ...]
+
+    def lines(self) -> list[str]:
+        out = [f"(block {self.label}"]
+        out += _indent(_block_lines(self.before))
+        out.append(f"  (br_if {self.label} {self.cond.render()})")
+        out += _indent(_block_lines(self.after))
+        out[-1] += ")"
+        return out
+
+
+@dataclass(frozen=True)
+class BrIf(Stmt):
+    label: str
+    cond: Expr
+
+    def lines(self) -> list[str]:
+        return [f"(br_if {self.label} {self.cond.render()})"]
+
+
+@dataclass(frozen=True)
+class Switch(Stmt):
+    """``br_table`` over nested blocks: case i runs after block ``{label}_i`` is left."""
+
+    label: str
+    index: Expr
+    targets: tuple[int, ...]  # case numbers; len(cases) means the end
+    default: int
+    cases: tuple[tuple[Stmt, ...], ...]
+    fallthrough: bool = False
+
+    def lines(self) -> list[str]:
+        n = len(self.cases)
+
+        def name(i: int) -> str:
+            return self.label if i >= n else f"{self.label}_{i}"
+
+        out = [f"(block {self.label}"]
+        for depth, i in enumerate(reversed(range(n))):
+            out.append("  " * (depth + 1) + f"(block {name(i)}")
+        table = " ".join(name(t) for t in (*self.targets, self.default))
+        out.append("  " * (n + 1) + f"(br_table {table} {self.index.render()}))")
+        for i, case in enumerate(self.cases):
+            pad = "  " * (n - i)
+            body = [pad + line for line in _block_lines(case)]
+            if i < n - 1 and not self.fallthrough:
+                body.append(pad + f"(br {self.label})")
+            if i < n - 1:
+                if body:
+                    body[-1] += ")"
+                else:
+                    out[-1] += ")"
+            out += body
+        out[-1] += ")"
+        return out
+
+
+@dataclass(frozen=True)
+class Trap(Stmt):
+    kind: str  # "unreachable" | "div0" | "oob"
+    value: Expr | None = None
+
+    def lines(self) -> list[str]:
+        if self.kind == "unreachable":
+            return ["(unreachable)"]
+        if self.kind == "div0":
+            value = self.value.render() if self.value is not None else "(i32.const 1)"
+            return [f"(call $out_i32 (i32.div_u {value} (i32.const 0)))"]
+        return ["(call $out_i32 (i32.load (i32.const -4)))"]
+
+
+# -- module --
+
+@dataclass(frozen=True)
+class Global(Node):
+    name: str
+    type: str
+    mutable: bool
+    init: Const
+    export: str | None = None
+
+    def render(self) -> str:
+        export = f' (export "{self.export}")' if self.export else ""
+        type_ = f"(mut {self.type})" if self.mutable else self.type
+        return f"(global {self.name}{export} {type_} {self.init.render()})"
+
+
+@dataclass(frozen=True)
+class Func(Node):
+    name: str
+    params: tuple[tuple[str, str], ...]
+    results: tuple[str, ...]
+    locals: tuple[tuple[str, str], ...]
+    body: tuple[Stmt, ...]
+    result_exprs: tuple[Expr, ...]
+    export: str | None = None
+    type_use: str | None = None  # "$tsig" for table functions
+
+    def lines(self) -> list[str]:
+        head = f"(func {self.name}"
+        if self.export:
+            head += f' (export "{self.export}")'
+        if self.type_use:
+            head += f" (type {self.type_use})"
+        head += "".join(f" (param {n} {t})" for n, t in self.params)
+        if self.results:
+            head += f" (result {' '.join(self.results)})"
+        out = [head]
+        if self.locals:
+            out.append("  " + " ".join(f"(local {n} {t})" for n, t in self.locals))
+        out += _indent(_block_lines(self.body))
+        out += ["  " + e.render() for e in self.result_exprs]
+        out[-1] += ")"
+        return out
+
+
+@dataclass(frozen=True)
+class Table(Node):
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+    entries: tuple[str, ...]  # function names, in table order
+
+    def lines(self) -> list[str]:
+        params = f" (param {' '.join(self.params)})" if self.params else ""
+        results = f" (result {' '.join(self.results)})" if self.results else ""
+        n = len(self.entries)
+        return [f"(type $tsig (func{params}{results}))",
+                f"(table $tab {n} {n} funcref)",
+                f"(elem (table $tab) (i32.const 0) func {' '.join(self.entries)})"]
+
+
+@dataclass(frozen=True)
+class Module(Node):
+    globals: tuple[Global, ...]
+    funcs: tuple[Func, ...]
+    table: Table | None = None
+    start: str | None = None
+    data: bytes = b""
+
+    def uses_memory(self) -> bool:
+        for node in self.walk():
+            if isinstance(node, (Load, Store, Addr)) or (isinstance(node, Op) and node.op.startswith("memory.")):
+                return True
+            if isinstance(node, Trap) and node.kind == "oob":
+                return True
+        return False
+
+    def host_imports(self) -> list[str]:
+        used: set[str] = set()
+        for node in self.walk():
+            if isinstance(node, (Call, CallStmt)) and node.func[1:] in HOST_SIGS:
+                used.add(node.func[1:])
+            elif isinstance(node, Sink) and node.kind == "out":
+                used.add(f"out_{node.target}")
+            elif isinstance(node, Trap) and node.kind != "unreachable":
+                used.add("out_i32")
+        return [name for name in HOST_SIGS if name in used]
+
+    def render(self) -> str:
+        out = ["(module"]
+        for name in self.host_imports():
+            out.append(f'  (import "host" "{name}" (func ${name} {HOST_SIGS[name]}))')
+        if self.table is not None:
+            out += _indent(self.table.lines())
+        if self.uses_memory():
+            out.append("  (memory $mem 1 8)")
+            if self.data:
+                escaped = "".join("\\%02x" % b for b in self.data)
+                out.append(f'  (data (i32.const 0) "{escaped}")')
+        out += ["  " + g.render() for g in self.globals]
+        for func in self.funcs:
+            out += _indent(func.lines())
+        if self.start:
+            out.append(f"  (start {self.start})")
+        out[-1] += ")"
+        return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Program:
+    """A generated program: ``wat()`` is a complete module, ``wasm()`` its binary."""
+
+    module: Module
+
+    def wat(self) -> str:
+        return self.module.render()
+
+    def wasm(self) -> bytes:
+        return wasmtools.parse(self.wat())
+
+    def __str__(self) -> str:
+        return self.wat()
+
+
+# ---------------------------------------------------------------------------
+# Instruction tables (simplest first: shrinking prefers the first entries)
+# ---------------------------------------------------------------------------
+
+def _int_binops(t: str) -> list[tuple[str, tuple[str, ...]]]:
+    ops = ["add", "sub", "mul", "xor", "and", "or", "shl", "shr_u", "shr_s", "rotl", "rotr",
+           "div_u", "rem_u", "div_s", "rem_s"]
+    return [(f"{t}.{o}", (t, t)) for o in ops]
+
+
+def _float_binops(t: str) -> list[tuple[str, tuple[str, ...]]]:
+    return [(f"{t}.{o}", (t, t)) for o in ("add", "sub", "mul", "div", "min", "max", "copysign")]
+
+
+_COMPARES = ([(f"i32.{o}", ("i32", "i32")) for o in ("eq", "ne", "lt_s", "lt_u", "gt_u", "ge_s")]
+             + [(f"i64.{o}", ("i64", "i64")) for o in ("eq", "lt_u", "gt_s", "le_s")]
+             + [(f"f32.{o}", ("f32", "f32")) for o in ("eq", "ne", "lt", "ge")]
+             + [(f"f64.{o}", ("f64", "f64")) for o in ("eq", "ne", "gt", "le")])
+
+BINOPS: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+    "i32": _int_binops("i32") + _COMPARES,
+    "i64": _int_binops("i64"),
+    "f32": _float_binops("f32"),
+    "f64": _float_binops("f64"),
+    "v128": [(op, ("v128", "v128")) for op in (
+        "i32x4.add", "i64x2.add", "f32x4.add", "f64x2.mul", "v128.xor", "v128.and", "i32x4.sub",
+        "i32x4.mul", "i64x2.mul", "i16x8.add", "i8x16.sub", "f32x4.min", "f64x2.div", "i32x4.eq")],
+}
+
+# (op, argument types, number of lanes for an immediate lane index or 0)
+UNOPS: dict[str, list[tuple[str, tuple[str, ...], int]]] = {
+    "i32": [("i32.eqz", ("i32",), 0), ("i32.wrap_i64", ("i64",), 0), ("i32.reinterpret_f32", ("f32",), 0),
+            ("i32.clz", ("i32",), 0), ("i32.popcnt", ("i32",), 0), ("i64.eqz", ("i64",), 0),
+            ("i32.extend8_s", ("i32",), 0), ("i32.trunc_sat_f32_s", ("f32",), 0),
+            ("i32.trunc_sat_f64_u", ("f64",), 0),
+            ("i32x4.extract_lane", ("v128",), 4), ("i8x16.extract_lane_u", ("v128",), 16),
+            ("v128.any_true", ("v128",), 0), ("i32x4.bitmask", ("v128",), 0)],
+    "i64": [("i64.extend_i32_s", ("i32",), 0), ("i64.extend_i32_u", ("i32",), 0),
+            ("i64.reinterpret_f64", ("f64",), 0), ("i64.clz", ("i64",), 0), ("i64.popcnt", ("i64",), 0),
+            ("i64.extend16_s", ("i64",), 0), ("i64.trunc_sat_f32_u", ("f32",), 0),
+            ("i64.trunc_sat_f64_s", ("f64",), 0), ("i64x2.extract_lane", ("v128",), 2)],
+    "f32": [("f32.neg", ("f32",), 0), ("f32.convert_i32_s", ("i32",), 0), ("f32.reinterpret_i32", ("i32",), 0),
+            ("f32.demote_f64", ("f64",), 0), ("f32.abs", ("f32",), 0), ("f32.sqrt", ("f32",), 0),
+            ("f32.nearest", ("f32",), 0), ("f32.convert_i64_u", ("i64",), 0),
+            ("f32x4.extract_lane", ("v128",), 4)],
+    "f64": [("f64.neg", ("f64",), 0), ("f64.convert_i32_u", ("i32",), 0), ("f64.reinterpret_i64", ("i64",), 0),
+            ("f64.promote_f32", ("f32",), 0), ("f64.abs", ("f64",), 0), ("f64.sqrt", ("f64",), 0),
+            ("f64.floor", ("f64",), 0), ("f64.convert_i64_s", ("i64",), 0),
+            ("f64x2.extract_lane", ("v128",), 2)],
+    "v128": [("i32x4.splat", ("i32",), 0), ("i64x2.splat", ("i64",), 0), ("f32x4.splat", ("f32",), 0),
+             ("f64x2.splat", ("f64",), 0), ("v128.not", ("v128",), 0), ("f32x4.neg", ("v128",), 0),
+             ("i32x4.replace_lane", ("v128", "i32"), 4), ("f64x2.replace_lane", ("v128", "f64"), 2),
+             ("v128.bitselect", ("v128", "v128", "v128"), 0)],
+}
+
+LOADS = {
+    "i32": [("i32.load", 4), ("i32.load8_u", 1), ("i32.load16_s", 2)],
+    "i64": [("i64.load", 8), ("i64.load32_u", 4), ("i64.load8_s", 1)],
+    "f32": [("f32.load", 4)],
+    "f64": [("f64.load", 8)],
+    "v128": [("v128.load", 16)],
+}
+STORES = {
+    "i32": ["i32.store", "i32.store8", "i32.store16"],
+    "i64": ["i64.store", "i64.store32", "i64.store8"],
+    "f32": ["f32.store"],
+    "f64": ["f64.store"],
+    "v128": ["v128.store"],
+}
+STEP_OPS = {
+    "i32": ["i32.add", "i32.xor", "i32.mul", "i32.rotl"],
+    "i64": ["i64.add", "i64.xor", "i64.mul", "i64.rotl"],
+    "f32": ["f32.add", "f32.mul", "f32.min", "f32.copysign"],
+    "f64": ["f64.add", "f64.mul", "f64.max", "f64.sub"],
+    "v128": ["i32x4.add", "v128.xor", "f64x2.add", "i64x2.mul"],
+}
+OFFSETS = (0, 1, 4, 8, 16)
+
+I32_SPECIAL = (0, 1, -1, 7, 100, 0x7FFFFFFF, -0x80000000, 0x10000)
+I64_SPECIAL = (0, 1, -1, 42, 0x7FFFFFFFFFFFFFFF, -0x8000000000000000, 0x100000000)
+F32_SPECIAL = ("0", "1", "-1.5", "nan:0x200001", "-nan:0x7fffff", "nan:0x1", "nan", "-nan", "inf", "-inf",
+               "-0", "0x1p-149", "3.25", "nan:0x400001")
+F64_SPECIAL = ("0", "1", "-2.5", "nan:0x4000000000001", "-nan:0xfffffffffffff", "nan:0x1", "nan", "-nan",
+               "inf", "-inf", "-0", "0x1p-1074", "1e300", "nan:0x8000000000001")
+
+
+def f32_text(bits: int) -> str:
+    """Exact WAT text of the f32 with these bits (NaN payloads included)."""
+    sign = "-" if bits >> 31 & 1 else ""
+    exp, mant = bits >> 23 & 0xFF, bits & 0x7FFFFF
+    if exp == 0xFF:
+        return f"{sign}inf" if mant == 0 else f"{sign}nan:{mant:#x}"
+    return float.hex(struct.unpack("<f", struct.pack("<I", bits & 0xFFFFFFFF))[0])
+
+
+def f64_text(bits: int) -> str:
+    sign = "-" if bits >> 63 & 1 else ""
+    exp, mant = bits >> 52 & 0x7FF, bits & ((1 << 52) - 1)
+    if exp == 0x7FF:
+        return f"{sign}inf" if mant == 0 else f"{sign}nan:{mant:#x}"
+    return float.hex(struct.unpack("<d", struct.pack("<Q", bits & ((1 << 64) - 1)))[0])
+
+
+_CONST_TEXT: dict[str, st.SearchStrategy[str]] = {
+    "i32": st.one_of(st.sampled_from(I32_SPECIAL), st.integers(-(2**31), 2**31 - 1)).map(str),
+    "i64": st.one_of(st.sampled_from(I64_SPECIAL), st.integers(-(2**63), 2**63 - 1)).map(str),
+    "f32": st.one_of(st.sampled_from(F32_SPECIAL), st.integers(0, 2**32 - 1).map(f32_text)),
+    "f64": st.one_of(st.sampled_from(F64_SPECIAL), st.integers(0, 2**64 - 1).map(f64_text)),
+}
+_CONST_TEXT["v128"] = st.one_of(
+    st.tuples(*[st.integers(0, 2**32 - 1)] * 4).map(lambda v: "i32x4 " + " ".join(f"{x:#x}" for x in v)),
+    st.tuples(*[_CONST_TEXT["f32"]] * 4).map(lambda v: "f32x4 " + " ".join(v)),
+    st.tuples(*[_CONST_TEXT["f64"]] * 2).map(lambda v: "f64x2 " + " ".join(v)),
+    st.tuples(*[_CONST_TEXT["i64"]] * 2).map(lambda v: "i64x2 " + " ".join(v)),
+)
+
+
+# ---------------------------------------------------------------------------
+# Generation
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Sig:
+    name: str
+    params: tuple[str, ...]  # including the leading depth parameter of recursive functions
+    results: tuple[str, ...]
+    maxd: int = 0  # > 0: recursive (first parameter is the depth $d)
+    cost: int = 0  # estimated dynamic instructions of one call
+
+
+@dataclass
+class Gen:
+    """Module-wide generation state."""
+
+    draw: Callable[[st.SearchStrategy[Any]], Any]
+    simd: bool
+    globals: list[Global] = field(default_factory=list)
+    table: Table | None = None
+    table_sig: Sig | None = None
+    table_cost: int = 0
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return SCALARS + (("v128",) if self.simd else ())
+
+
+@dataclass
+class Ctx:
+    """Per-function generation state."""
+
+    gen: Gen
+    params: list[tuple[str, str]]
+    callees: list[Sig]
+    table_ok: bool
+    depth_param: str | None = None
+    mult: int = 1
+    budget: int = FUNC_BUDGET
+    locals: list[tuple[str, str]] = field(default_factory=list)
+    counters: int = 0
+    labels: list[str] = field(default_factory=list)  # enclosing block labels (br_if targets)
+    next_label: int = 0
+
+    @property
+    def draw(self) -> Callable[[st.SearchStrategy[Any]], Any]:
+        return self.gen.draw
+
+    def charge(self, n: int = 1) -> None:
+        self.budget -= n * self.mult
+
+    def readable(self, t: str) -> list[str]:
+        return [n for n, ty in self.params + self.locals if ty == t]
+
+    def writable(self, t: str) -> list[str]:
+        return [n for n in self.readable(t) if n != self.depth_param and not n.startswith("$c")]
+
+    def new_local(self, t: str) -> str:
+        name = f"$l{sum(1 for n, _ in self.locals if n.startswith('$l'))}"
+        self.locals.append((name, t))
+        return name
+
+    def new_counter(self) -> str:
+        name = f"$c{self.counters}"
+        self.counters += 1
+        self.locals.append((name, "i32"))
+        return name
+
+    def new_label(self, prefix: str) -> str:
+        self.next_label += 1
+        return f"${prefix}{self.next_label - 1}"
+
+    def affordable(self, cost: int) -> bool:
+        return cost * self.mult <= self.budget
+
+
+def _pick(draw: Any, items: list[Any]) -> Any:
+    return items[0] if len(items) == 1 else draw(st.sampled_from(items))
+
+
+def _many(draw: Any, max_size: int, element: Callable[[], Any], cx: Ctx | None = None) -> tuple[Any, ...]:
+    """A list ending on a 'continue?' draw (p = 3/4; shrinks to stopping)."""
+    out = []
+    while len(out) < max_size and (cx is None or cx.budget > 0) and draw(st.integers(0, 3)) != 0:
+        out.append(element())
+    return tuple(out)
+
+
+def _const(draw: Any, t: str) -> Const:
+    return Const(t, draw(_CONST_TEXT[t]))
+
+
+def _expr(cx: Ctx, t: str, depth: int = EXPR_DEPTH) -> Expr:
+    draw, gen = cx.draw, cx.gen
+    cx.charge()
+    kinds = ["const"]
+    if cx.readable(t):
+        kinds.append("local")
+    if any(g.type == t for g in gen.globals):
+        kinds.append("global")
+    if t in ("i32", "i64"):
+        kinds.append("in")
+    if depth > 0 and cx.budget > 0:
+        kinds += ["unop", "binop", "load"]
+        calls = [s for s in cx.callees if s.results == (t,) and cx.affordable(s.cost + 2)]
+        if calls:
+            kinds += ["call", "call"]
+        ts = gen.table_sig
+        if cx.table_ok and ts is not None and ts.results == (t,) and cx.affordable(gen.table_cost + 4):
+            kinds += ["call_indirect", "call_indirect"]
+        if t == "i32":
+            kinds += ["memory"]
+        kinds.append("select")
+        if cx.writable(t):
+            kinds.append("tee")
+    kind = _pick(draw, kinds)
+    sub = depth - 1
+    if kind == "const":
+        return _const(draw, t)
+    if kind == "local":
+        return Get("local", _pick(draw, cx.readable(t)), t)
+    if kind == "global":
+        g = _pick(draw, [g for g in gen.globals if g.type == t])
+        return Get("global", g.name, t)
+    if kind == "in":
+        return Call(f"$in_{t}", t)
+    if kind == "unop":
+        ops = [u for u in UNOPS[t] if gen.simd or "v128" not in u[1]]
+        op, args, lanes = _pick(draw, ops)
+        imm = str(draw(st.integers(0, lanes - 1))) if lanes else ""
+        return Op(op, t, tuple(_expr(cx, a, sub) for a in args), imm)
+    if kind == "binop":
+        op, (a, b) = _pick(draw, BINOPS[t])
+        left, right = _expr(cx, a, sub), _expr(cx, b, sub)
+        if a in ("i32", "i64") and op.split(".")[1][:3] in ("div", "rem"):  # never by zero, nor INT_MIN / -1
+            right = Op(f"{a}.or", a, (Op(f"{a}.and", a, (right, Const(a, "0xff"))), Const(a, "1")))
+        return Op(op, t, (left, right))
+    if kind == "load":
+        op, _width = _pick(draw, LOADS[t])
+        return Load(op, t, _addr(cx, sub), draw(st.sampled_from(OFFSETS)))
+    if kind == "call":
+        sig = _pick(draw, calls)
+        return Call(sig.name, t, _args(cx, sig, sub))
+    if kind == "call_indirect":
+        assert ts is not None
+        cx.charge(gen.table_cost + 3)
+        return CallIndirect("$tsig", t, _args(cx, ts, sub), _expr(cx, "i32", sub), len(gen.table.entries))  # type: ignore[union-attr]
+    if kind == "memory":
+        if draw(st.booleans()):
+            return _grow(cx, sub)
+        return Op("memory.size", "i32")
+    if kind == "select":
+        return Op("select", t, (_expr(cx, t, sub), _expr(cx, t, sub), _expr(cx, "i32", sub)))
+    assert kind == "tee"
+    return Tee(_pick(draw, cx.writable(t)), t, _expr(cx, t, sub))
+
+
+def _grow(cx: Ctx, depth: int) -> Op:
+    if depth > 0 and cx.draw(st.booleans()):
+        delta: Expr = Op("i32.and", "i32", (_expr(cx, "i32", depth - 1), Const("i32", "3")))
+    else:
+        delta = Const("i32", str(cx.draw(st.integers(1, 3))))
+    return Op("memory.grow", "i32", (delta,))
+
+
+def _addr(cx: Ctx, depth: int) -> Addr:
+    mode = cx.draw(st.sampled_from(("low", "dyn")))
+    return Addr(mode, _expr(cx, "i32", max(0, depth - 1)))
+
+
+def _args(cx: Ctx, sig: Sig, depth: int) -> tuple[Expr, ...]:
+    cx.charge(sig.cost + 1)
+    args: list[Expr] = []
+    params = list(sig.params)
+    if sig.maxd:
+        # the full depth half of the time (deep recursion), else anything up to it (shrinks to 0)
+        args.append(Const("i32", str(cx.draw(st.one_of(st.integers(0, sig.maxd), st.just(sig.maxd))))))
+        params = params[1:]
+    args += [_expr(cx, p, depth) for p in params]
+    return tuple(args)
+
+
+def _sink(cx: Ctx, t: str) -> Sink:
+    draw = cx.draw
+    kinds = ["local"] + (["out"] if t != "v128" else []) + ["drop"]
+    if any(g.type == t and g.mutable for g in cx.gen.globals):
+        kinds.append("global")
+    kind = _pick(draw, kinds)
+    if kind == "local":
+        return Sink("local", _local_target(cx, t))
+    if kind == "out":
+        return Sink("out", t)
+    if kind == "global":
+        return Sink("global", _pick(draw, [g.name for g in cx.gen.globals if g.type == t and g.mutable]))
+    return Sink("drop")
+
+
+def _local_target(cx: Ctx, t: str) -> str:
+    existing = cx.writable(t)
+    if existing and cx.draw(st.booleans()):
+        return _pick(cx.draw, existing)
+    return cx.new_local(t)
+
+
+def _out(cx: Ctx, value: Expr) -> list[Stmt]:
+    """Output VALUE (v128: both i64 lanes)."""
+    if value.type == "v128":
+        return [CallStmt("$out_i64", (Op("i64x2.extract_lane", "i64", (value,), str(lane)),)) for lane in (0, 1)]
+    return [CallStmt(f"$out_{value.type}", (value,))]
+
+
+def _stmts(cx: Ctx, depth: int, max_size: int = 4) -> tuple[Stmt, ...]:
+    return _many(cx.draw, max_size, lambda: _stmt(cx, depth), cx)
+
+
+def _stmt(cx: Ctx, depth: int) -> Stmt:
+    draw, gen = cx.draw, cx.gen
+    cx.charge()
+    kinds = ["set", "out", "call"]
+    ts = gen.table_sig
+    if cx.table_ok and ts is not None and cx.affordable(gen.table_cost + 4):
+        kinds += ["icall", "icall", "icall"]  # the table exists to be called through
+    mutable = [g for g in gen.globals if g.mutable]
+    if mutable:
+        kinds.append("global")
+    kinds += ["store"]
+    if depth > 0:
+        kinds += ["if", "loop", "ploop", "block", "switch"]
+    kinds += ["grow"]
+    if cx.labels:
+        kinds.append("brif")
+    calls = [s for s in cx.callees if cx.affordable(s.cost + 2)]
+    if not calls:
+        kinds.remove("call")
+    kind = _pick(draw, kinds)
+    sub = depth - 1
+    if kind == "set":
+        t = _pick(draw, list(gen.types))
+        value = _expr(cx, t)
+        return Set("local", _local_target(cx, t), value)
+    if kind == "out":
+        t = _pick(draw, list(SCALARS))
+        return _out(cx, _expr(cx, t))[0]
+    if kind == "call":
+        sig = _pick(draw, calls)
+        args = _args(cx, sig, EXPR_DEPTH - 1)
+        return CallStmt(sig.name, args, tuple(_sink(cx, r) for r in sig.results))
+    if kind == "icall":
+        assert ts is not None and gen.table is not None
+        cx.charge(gen.table_cost + 3)
+        value = CallIndirect("$tsig", ts.results[0], _args(cx, ts, EXPR_DEPTH - 1), _expr(cx, "i32", 2),
+                             len(gen.table.entries))
+        return Sunk(value, _sink(cx, value.type))
+    if kind == "global":
+        g = _pick(draw, mutable)
+        return Set("global", g.name, _expr(cx, g.type))
+    if kind == "store":
+        t = _pick(draw, list(gen.types))
+        op = _pick(draw, STORES[t])
+        addr = _addr(cx, EXPR_DEPTH - 1)
+        return Store(op, addr, _expr(cx, t), draw(st.sampled_from(OFFSETS)))
+    if kind == "if":
+        cond = _expr(cx, "i32")
+        then = _stmts(cx, sub, 3)
+        else_ = _stmts(cx, sub, 2)
+        return If(cond, then, else_)
+    if kind in ("loop", "ploop"):
+        return _loop(cx, sub, kind == "ploop")
+    if kind == "block":
+        label = cx.new_label("b")
+        cx.labels.append(label)
+        before = _stmts(cx, sub, 3)
+        cond = _expr(cx, "i32", 2)
+        after = _stmts(cx, sub, 2)
+        cx.labels.pop()
+        return Block(label, before, cond, after)
+    if kind == "switch":
+        label = cx.new_label("s")
+        n = draw(st.integers(1, 3))
+        index = _expr(cx, "i32", 2)
+        targets = tuple(draw(st.lists(st.integers(0, n), min_size=1, max_size=4)))
+        default = draw(st.integers(0, n))
+        cx.labels.append(label)
+        cases = tuple(_stmts(cx, sub, 2) for _ in range(n))
+        cx.labels.pop()
+        return Switch(label, index, targets, default, cases, draw(st.booleans()))
+    if kind == "grow":
+        return _out(cx, _grow(cx, 2))[0]
+    assert kind == "brif"
+    return BrIf(_pick(draw, cx.labels), _expr(cx, "i32", 2))
+
+
+def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
+    draw = cx.draw
+    bound = draw(st.integers(1, MAX_LOOP_BOUND))
+    bound = max(1, min(bound, MULT_CAP // cx.mult))
+    counter = cx.new_counter()
+    label = cx.new_label("L")
+    if with_params:
+        types = tuple(draw(st.lists(st.sampled_from(cx.gen.types), min_size=1, max_size=2)))
+        inits = tuple(_expr(cx, t, 2) for t in types)
+    saved = cx.mult
+    cx.mult *= bound
+    cx.charge(6)
+    body = _stmts(cx, depth, 3)
+    if not with_params:
+        cx.mult = saved
+        return Loop(label, counter, bound, body)
+    top = types[-1]
+    step_op = _pick(draw, STEP_OPS[top])
+    step = _expr(cx, top, 2)
+    cx.mult = saved
+    sinks = tuple(_sink(cx, t) for t in types)
+    return ParamLoop(label, counter, bound, types, inits, body, step_op, step, sinks)
+
+
+def _signature(draw: Any, gen: Gen, name: str, maxd: int = 0) -> Sig:
+    params = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=3)))
+    results = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=2)))
+    if maxd:
+        params = ("i32",) + params
+    return Sig(name, params, results, maxd)
+
+
+def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, export: str | None = None,
+              partner: Sig | None = None, may_trap: bool = False, type_use: str | None = None) -> tuple[Func, int]:
+    """Generate SIG's body; return it with its estimated cost (per frame for recursive functions)."""
+    draw = gen.draw
+    names = [f"$p{i}" for i in range(len(sig.params))]
+    if sig.maxd:
+        names[0] = "$d"
+    budget = REC_BUDGET if sig.maxd else TABLE_BUDGET if type_use else FUNC_BUDGET
+    cx = Ctx(gen, list(zip(names, sig.params)), callees, table_ok, depth_param="$d" if sig.maxd else None,
+             budget=budget)
+    if sig.maxd:
+        cx.mult = sig.maxd  # every frame's work is repeated up to MAXD times
+    body = list(_stmts(cx, STMT_DEPTH, 5))
+    if sig.maxd:
+        body.append(_recursion(cx, sig, partner or sig))
+        body += _stmts(cx, STMT_DEPTH - 1, 2)
+    if draw(st.booleans()):  # epilogue: every parameter and local is observed
+        for name, t in cx.params + cx.locals:
+            if not name.startswith("$c"):
+                body += _out(cx, Get("local", name, t))
+    if may_trap and draw(st.integers(0, 15)) == 15:
+        kind = draw(st.sampled_from(("div0", "unreachable", "oob")))
+        value = _expr(cx, "i32", 1) if kind == "div0" else None
+        body.append(Trap(kind, value))
+    results = tuple(_expr(cx, t) for t in sig.results)
+    params = tuple(zip(names, sig.params))
+    func = Func(sig.name, params, sig.results, tuple(cx.locals), tuple(body), results, export, type_use)
+    return func, budget - cx.budget
+
+
+def _recursion(cx: Ctx, sig: Sig, target: Sig) -> Stmt:
+    """The single recursive call of a frame, guarded by 1 <= $d <= MAXD, passing $d - 1."""
+    draw = cx.draw
+    depth = Get("local", "$d", "i32")
+    guard = Op("i32.lt_u", "i32", (Op("i32.sub", "i32", (depth, Const("i32", "1"))), Const("i32", str(sig.maxd))))
+    args = (Op("i32.sub", "i32", (depth, Const("i32", "1"))),) + tuple(_expr(cx, p, 2) for p in target.params[1:])
+    if len(target.results) == 1:
+        t = target.results[0]
+        # the left operand stays on the operand stack across the recursive call, in every frame
+        op, _ = _pick(draw, [b for b in BINOPS[t] if b[0].split(".")[1][:3] not in ("div", "rem")
+                             and b[1] == (t, t)])
+        value = Op(op, t, (_expr(cx, t, 2), Call(target.name, t, args)))
+        then: Stmt = Set("local", _local_target(cx, t), value)
+        if t != "v128" and draw(st.booleans()):
+            then = _out(cx, value)[0]
+    else:
+        then = CallStmt(target.name, args, tuple(_sink(cx, r) for r in target.results))
+    return If(guard, (then,))
+
+
+@st.composite
+def _programs(draw: Any, max_funcs: int, simd: bool) -> Program:
+    gen = Gen(draw, simd)
+
+    # globals: mutable ones are updated in loops; float ones may start as NaN payloads
+    for i, (t, mutable, exported) in enumerate(draw(st.lists(
+            st.tuples(st.sampled_from(gen.types), st.booleans(), st.booleans()), max_size=3))):
+        gen.globals.append(Global(f"$g{i}", t, mutable, _const(draw, t), f"g{i}" if exported else None))
+
+    # the unit plan: plain functions, self-recursive functions, mutually recursive pairs
+    kinds = draw(st.lists(st.sampled_from(("plain", "self", "mutual")), min_size=1, max_size=max(1, max_funcs)))
+    units: list[list[Sig]] = []
+    count = 0
+    for kind in kinds:
+        size = 2 if kind == "mutual" else 1
+        if count + size > max(1, max_funcs):
+            break
+        maxd = draw(st.integers(1, MAX_DEPTH)) if kind != "plain" else 0
+        units.append([_signature(draw, gen, f"$f{count + k}", maxd) for k in range(size)])
+        count += size
+
+    # the funcref table: 2-3 functions of one type, placed last (callable from everything before)
+    funcs_after: list[Func] = []
+    table_sigs: list[Sig] = []
+    if draw(st.booleans()):
+        params = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=2)))
+        result = (draw(st.sampled_from(gen.types)),)
+        n = draw(st.integers(2, 3))
+        table_sigs = [Sig(f"$t{i}", params, result) for i in range(n)]
+        for i in reversed(range(n)):
+            func, cost = _function(gen, table_sigs[i], table_sigs[i + 1:], False, type_use="$tsig")
+            table_sigs[i].cost = cost
+            funcs_after.insert(0, func)
+        entries = tuple(draw(st.lists(st.sampled_from([s.name for s in table_sigs]), min_size=2, max_size=4)))
+        gen.table = Table(params, result, entries)
+        gen.table_sig = Sig("$tsig", params, result)
+        gen.table_cost = max(s.cost for s in table_sigs)
+
+    exports = draw(st.integers(1, min(3, count)))
+    later: list[Sig] = list(table_sigs)
+    unit_funcs: list[Func] = []
+    for unit in reversed(units):
+        made: list[Func] = []
+        costs = 0
+        for k, sig in enumerate(unit):
+            index = int(sig.name[2:])
+            export = f"f{index}" if index < exports else None
+            partner = unit[1 - k] if len(unit) == 2 else None
+            func, cost = _function(gen, sig, later, gen.table is not None, export=export, partner=partner,
+                                   may_trap=export is not None)
+            made.append(func)
+            costs += cost
+        for sig in unit:
+            sig.cost = costs
+        unit_funcs = made + unit_funcs
+        later = unit + later
+
+    start = None
+    if draw(st.integers(0, 3)) == 3:
+        func, _ = _function(gen, Sig("$start", (), ()), later, gen.table is not None)
+        unit_funcs.append(func)
+        start = "$start"
+    data = draw(st.binary(max_size=8))
+    return Program(Module(tuple(gen.globals), tuple(unit_funcs + funcs_after), gen.table, start, data))
+
+
+def programs(max_funcs: int = 4, simd: bool = False) -> st.SearchStrategy[Program]:
+    """Programs with 1..MAX_FUNCS functions in their call plan (a mutually recursive
+    pair counts two), plus 2-3 table functions when a table is drawn and an
+    optional start function; 1..3 of them exported; v128 only when SIMD."""
+    return _programs(max_funcs, simd)
