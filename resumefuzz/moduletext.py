@@ -17,14 +17,14 @@ from .errors import Unsupported
 from .values import VALUE_TYPES
 
 _FIELD = re.compile(r"^  \((\w+)\b")
-_TYPE = re.compile(r"^  \(type (\$\S+) \(;\d+;\) \(func(.*)\)\)$")
-_IMPORT = re.compile(r'^  \(import "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" \((\w+) (\$\S+) \(;(\d+);\)(.*)\)\)$')
-_FUNC = re.compile(r"^  \(func (\$\S+) \(;(\d+);\) \(type (\$\S+)\)")
-_TABLE = re.compile(r"^  \(table (\$\S+) \(;(\d+);\) (i64 )?(\d+)(?: (\d+))? (funcref|externref)\)$")
-_MEMORY = re.compile(r"^  \(memory (\$\S+) \(;(\d+);\) (i64 )?(\d+)(?: (\d+))?( shared)?\)$")
-_GLOBAL = re.compile(r"^  \(global (\$\S+) \(;(\d+);\) (?:\(mut (\w+)\)|(\w+)) ")
-_EXPORT = re.compile(r'^  \(export "((?:[^"\\]|\\.)*)" \((\w+) (\$\S+)\)\)$')
-_START = re.compile(r"^  \(start (\$\S+)\)$")
+_TYPE = re.compile(r"^  \(type (\$[^\s)]+) \(;\d+;\) \(func(.*)\)\)$")
+_IMPORT = re.compile(r'^  \(import "((?:[^"\\]|\\.)*)" "((?:[^"\\]|\\.)*)" \((\w+) (\$[^\s)]+) \(;(\d+);\)(.*)\)\)$')
+_FUNC = re.compile(r"^  \(func (\$[^\s)]+) \(;(\d+);\) \(type (\$[^\s)]+)\)")
+_TABLE = re.compile(r"^  \(table (\$[^\s)]+) \(;(\d+);\) (i64 )?(\d+)(?: (\d+))? (funcref|externref)\)$")
+_MEMORY = re.compile(r"^  \(memory (\$[^\s)]+) \(;(\d+);\) (i64 )?(\d+)(?: (\d+))?( shared)?\)$")
+_GLOBAL = re.compile(r"^  \(global (\$[^\s)]+) \(;(\d+);\) (?:\(mut (\w+)\)|(\w+)) ")
+_EXPORT = re.compile(r'^  \(export "((?:[^"\\]|\\.)*)" \((\w+) (\$[^\s)]+)\)\)$')
+_START = re.compile(r"^  \(start (\$[^\s)]+)\)$")
 
 #: Module fields the harness understands; anything else is reported as unsupported.
 _KNOWN_FIELDS = {"type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"}
@@ -138,6 +138,8 @@ class ModuleText:
             if not match:
                 raise Unsupported(f"unrecognised function header: {head.strip()[:60]}")
             type_name = match.group(3)
+            if len(f.lines) == 1:  # an empty body prints on one line: give it a closing line
+                f.lines[:] = [head[:-1], "  )"]
             self.funcs.append(Func(match.group(1), int(match.group(2)), type_name, self.types[type_name], field=f))
         elif f.kind == "table":
             match = _TABLE.match(head)
@@ -216,7 +218,7 @@ def parse_signature(text: str) -> Signature:
 
 
 def _type_ref(rest: str, head: str) -> str:
-    match = re.match(r" \(type (\$\S+)\)", rest)
+    match = re.match(r" \(type (\$[^\s)]+)\)", rest)
     if not match:
         raise Unsupported(f"import without a type reference: {head.strip()[:60]}")
     return match.group(1)

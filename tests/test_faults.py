@@ -204,10 +204,12 @@ def test_global_divergence_report_shows_both_values_in_hex(capsys, program):
 
 
 def test_output_divergence_report_shows_first_differing_event(capsys, program):
-    code, report = check(capsys, program("drop-output"), "--engine", "faulty:drop-output", "--schedule", "every")
+    # crossing 20 is in the second iteration: after event #1 (0x1111), which the fault then drops
+    code, report = check(capsys, program("drop-output"), "--engine", "faulty:drop-output", "--schedule", "at:20")
     assert code == 1
-    assert re.search(r"first difference at event \d+ \(B: 5 events, C\[every:1\]: \d events\)", report), report
-    assert re.search(r"^\s+> #\d+: i32:0x", report, re.MULTILINE)
+    assert "first difference at event 1 (B: 5 events, C[at:20]: 4 events)" in report
+    marked = re.findall(r"^\s+> #1: (\S+)", report, re.MULTILINE)
+    assert marked == ["i32:0x00001111", "i32:0x00002222"]
 
 
 def test_table_divergence_report_names_the_entry(capsys, program):
