@@ -40,7 +40,7 @@ handful of lines.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Iterator
 
 from hypothesis import strategies as st
@@ -742,15 +742,28 @@ class Ctx:
         return cost * self.mult <= self.budget
 
 
-def _pick(draw: Any, items: list[Any]) -> Any:
-    return items[0] if len(items) == 1 else draw(st.sampled_from(items))
+def _index(draw: Any, n: int) -> int:
+    return 0 if n <= 1 else draw(st.integers(0, n - 1))
+
+
+def _pick(draw: Any, items: list[Any] | tuple[Any, ...]) -> Any:
+    return items[_index(draw, len(items))]
+
+
+_SPAN = st.tuples()  # draws nothing; (st.just(None).map may call its function twice)
+
+
+def _span(draw: Any, fn: Callable[[], Any]) -> Any:
+    """FN() drawn as one Hypothesis span: the shrinker sees (and can delete or
+    simplify) the choices of one statement, expression or function as a unit."""
+    return draw(_SPAN.map(lambda _: fn()))
 
 
 def _many(draw: Any, max_size: int, element: Callable[[], Any], cx: Ctx | None = None) -> tuple[Any, ...]:
     """A list ending on a 'continue?' draw (p = 3/4; shrinks to stopping)."""
     out = []
     while len(out) < max_size and (cx is None or cx.budget > 0) and draw(st.integers(0, 3)) != 0:
-        out.append(element())
+        out.append(_span(draw, element))
     return tuple(out)
 
 
@@ -758,39 +771,34 @@ def _const(draw: Any, t: str) -> Const:
     return Const(t, draw(_CONST_TEXT[t]))
 
 
+# Node kinds are drawn by index from FIXED lists (an unavailable kind falls back to
+# the first one), so that deleting, say, a global while shrinking does not
+# reinterpret every later choice.  Leaves come first: depth 0 draws among them.
+EXPR_LEAVES = ("const", "local", "global", "in")
+EXPR_KINDS = EXPR_LEAVES + ("unop", "binop", "load", "call", "call", "call_indirect", "call_indirect",
+                            "memory", "select", "tee")
+STMT_SIMPLE = ("set", "out", "call", "icall", "icall", "global", "store", "grow", "brif")
+STMT_KINDS = STMT_SIMPLE + ("if", "loop", "ploop", "block", "switch")
+
+
 def _expr(cx: Ctx, t: str, depth: int = EXPR_DEPTH) -> Expr:
+    if depth <= 0:
+        return _expr_node(cx, t, depth)
+    return _span(cx.draw, lambda: _expr_node(cx, t, depth))
+
+
+def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
     draw, gen = cx.draw, cx.gen
     cx.charge()
-    kinds = ["const"]
-    if cx.readable(t):
-        kinds.append("local")
-    if any(g.type == t for g in gen.globals):
-        kinds.append("global")
-    if t in ("i32", "i64"):
-        kinds.append("in")
-    if depth > 0 and cx.budget > 0:
-        kinds += ["unop", "binop", "load"]
-        calls = [s for s in cx.callees if s.results == (t,) and cx.affordable(s.cost + 2)]
-        if calls:
-            kinds += ["call", "call"]
-        ts = gen.table_sig
-        if cx.table_ok and ts is not None and ts.results == (t,) and cx.affordable(gen.table_cost + 4):
-            kinds += ["call_indirect", "call_indirect"]
-        if t == "i32":
-            kinds += ["memory"]
-        kinds.append("select")
-        if cx.writable(t):
-            kinds.append("tee")
-    kind = _pick(draw, kinds)
+    leaf = depth <= 0 or cx.budget <= 0
+    kind = _pick(draw, EXPR_LEAVES if leaf else EXPR_KINDS)
     sub = depth - 1
-    if kind == "const":
-        return _const(draw, t)
-    if kind == "local":
+    if kind == "local" and cx.readable(t):
         return Get("local", _pick(draw, cx.readable(t)), t)
-    if kind == "global":
+    if kind == "global" and any(g.type == t for g in gen.globals):
         g = _pick(draw, [g for g in gen.globals if g.type == t])
         return Get("global", g.name, t)
-    if kind == "in":
+    if kind == "in" and t in ("i32", "i64"):
         return Call(f"$in_{t}", t)
     if kind == "unop":
         ops = [u for u in UNOPS[t] if gen.simd or "v128" not in u[1]]
@@ -805,22 +813,24 @@ def _expr(cx: Ctx, t: str, depth: int = EXPR_DEPTH) -> Expr:
         return Op(op, t, (left, right))
     if kind == "load":
         op, _width = _pick(draw, LOADS[t])
-        return Load(op, t, _addr(cx, sub), draw(st.sampled_from(OFFSETS)))
+        return Load(op, t, _addr(cx, sub), _pick(draw, OFFSETS))
     if kind == "call":
-        sig = _pick(draw, calls)
-        return Call(sig.name, t, _args(cx, sig, sub))
-    if kind == "call_indirect":
-        assert ts is not None
+        calls = [s for s in cx.callees if s.results == (t,) and cx.affordable(s.cost + 2)]
+        if calls:
+            sig = _pick(draw, calls)
+            return Call(sig.name, t, _args(cx, sig, sub))
+    ts, table = gen.table_sig, gen.table
+    if (kind == "call_indirect" and cx.table_ok and ts is not None and table is not None and ts.results == (t,)
+            and cx.affordable(gen.table_cost + 4)):
         cx.charge(gen.table_cost + 3)
-        return CallIndirect("$tsig", t, _args(cx, ts, sub), _expr(cx, "i32", sub), len(gen.table.entries))  # type: ignore[union-attr]
-    if kind == "memory":
-        if draw(st.booleans()):
-            return _grow(cx, sub)
-        return Op("memory.size", "i32")
+        return CallIndirect("$tsig", t, _args(cx, ts, sub), _expr(cx, "i32", sub), len(table.entries))
+    if kind == "memory" and t == "i32":
+        return _grow(cx, sub) if draw(st.booleans()) else Op("memory.size", "i32")
     if kind == "select":
         return Op("select", t, (_expr(cx, t, sub), _expr(cx, t, sub), _expr(cx, "i32", sub)))
-    assert kind == "tee"
-    return Tee(_pick(draw, cx.writable(t)), t, _expr(cx, t, sub))
+    if kind == "tee" and cx.writable(t):
+        return Tee(_pick(draw, cx.writable(t)), t, _expr(cx, t, sub))
+    return _const(draw, t)
 
 
 def _grow(cx: Ctx, depth: int) -> Op:
@@ -832,7 +842,7 @@ def _grow(cx: Ctx, depth: int) -> Op:
 
 
 def _addr(cx: Ctx, depth: int) -> Addr:
-    mode = cx.draw(st.sampled_from(("low", "dyn")))
+    mode = _pick(cx.draw, ("low", "dyn"))
     return Addr(mode, _expr(cx, "i32", max(0, depth - 1)))
 
 
@@ -850,17 +860,15 @@ def _args(cx: Ctx, sig: Sig, depth: int) -> tuple[Expr, ...]:
 
 def _sink(cx: Ctx, t: str) -> Sink:
     draw = cx.draw
-    kinds = ["local"] + (["out"] if t != "v128" else []) + ["drop"]
-    if any(g.type == t and g.mutable for g in cx.gen.globals):
-        kinds.append("global")
-    kind = _pick(draw, kinds)
-    if kind == "local":
-        return Sink("local", _local_target(cx, t))
-    if kind == "out":
+    kind = _pick(draw, ("local", "out", "drop", "global"))
+    mutable = [g.name for g in cx.gen.globals if g.type == t and g.mutable]
+    if kind == "out" and t != "v128":
         return Sink("out", t)
-    if kind == "global":
-        return Sink("global", _pick(draw, [g.name for g in cx.gen.globals if g.type == t and g.mutable]))
-    return Sink("drop")
+    if kind == "drop":
+        return Sink("drop")
+    if kind == "global" and mutable:
+        return Sink("global", _pick(draw, mutable))
+    return Sink("local", _local_target(cx, t))
 
 
 def _local_target(cx: Ctx, t: str) -> str:
@@ -884,49 +892,35 @@ def _stmts(cx: Ctx, depth: int, max_size: int = 4) -> tuple[Stmt, ...]:
 def _stmt(cx: Ctx, depth: int) -> Stmt:
     draw, gen = cx.draw, cx.gen
     cx.charge()
-    kinds = ["set", "out", "call"]
-    ts = gen.table_sig
-    if cx.table_ok and ts is not None and cx.affordable(gen.table_cost + 4):
-        kinds += ["icall", "icall", "icall"]  # the table exists to be called through
-    mutable = [g for g in gen.globals if g.mutable]
-    if mutable:
-        kinds.append("global")
-    kinds += ["store"]
-    if depth > 0:
-        kinds += ["if", "loop", "ploop", "block", "switch"]
-    kinds += ["grow"]
-    if cx.labels:
-        kinds.append("brif")
-    calls = [s for s in cx.callees if cx.affordable(s.cost + 2)]
-    if not calls:
-        kinds.remove("call")
-    kind = _pick(draw, kinds)
+    kind = _pick(draw, STMT_KINDS if depth > 0 else STMT_SIMPLE)
     sub = depth - 1
-    if kind == "set":
-        t = _pick(draw, list(gen.types))
-        value = _expr(cx, t)
-        return Set("local", _local_target(cx, t), value)
     if kind == "out":
-        t = _pick(draw, list(SCALARS))
-        return _out(cx, _expr(cx, t))[0]
+        return _out(cx, _expr(cx, _pick(draw, SCALARS)))[0]
     if kind == "call":
-        sig = _pick(draw, calls)
-        args = _args(cx, sig, EXPR_DEPTH - 1)
-        return CallStmt(sig.name, args, tuple(_sink(cx, r) for r in sig.results))
-    if kind == "icall":
-        assert ts is not None and gen.table is not None
+        calls = [s for s in cx.callees if cx.affordable(s.cost + 2)]
+        if calls:
+            sig = _pick(draw, calls)
+            args = _args(cx, sig, EXPR_DEPTH - 1)
+            return CallStmt(sig.name, args, tuple(_sink(cx, r) for r in sig.results))
+    ts, table = gen.table_sig, gen.table
+    if kind == "icall" and cx.table_ok and ts is not None and table is not None and cx.affordable(gen.table_cost + 4):
         cx.charge(gen.table_cost + 3)
         value = CallIndirect("$tsig", ts.results[0], _args(cx, ts, EXPR_DEPTH - 1), _expr(cx, "i32", 2),
-                             len(gen.table.entries))
+                             len(table.entries))
         return Sunk(value, _sink(cx, value.type))
-    if kind == "global":
+    mutable = [g for g in gen.globals if g.mutable]
+    if kind == "global" and mutable:
         g = _pick(draw, mutable)
         return Set("global", g.name, _expr(cx, g.type))
     if kind == "store":
-        t = _pick(draw, list(gen.types))
+        t = _pick(draw, gen.types)
         op = _pick(draw, STORES[t])
         addr = _addr(cx, EXPR_DEPTH - 1)
-        return Store(op, addr, _expr(cx, t), draw(st.sampled_from(OFFSETS)))
+        return Store(op, addr, _expr(cx, t), _pick(draw, OFFSETS))
+    if kind == "grow":
+        return _out(cx, _grow(cx, 2))[0]
+    if kind == "brif" and cx.labels:
+        return BrIf(_pick(draw, cx.labels), _expr(cx, "i32", 2))
     if kind == "if":
         cond = _expr(cx, "i32")
         then = _stmts(cx, sub, 3)
@@ -952,10 +946,10 @@ def _stmt(cx: Ctx, depth: int) -> Stmt:
         cases = tuple(_stmts(cx, sub, 2) for _ in range(n))
         cx.labels.pop()
         return Switch(label, index, targets, default, cases, draw(st.booleans()))
-    if kind == "grow":
-        return _out(cx, _grow(cx, 2))[0]
-    assert kind == "brif"
-    return BrIf(_pick(draw, cx.labels), _expr(cx, "i32", 2))
+    # "set", and the fallback of every unavailable kind
+    t = _pick(draw, gen.types)
+    value = _expr(cx, t)
+    return Set("local", _local_target(cx, t), value)
 
 
 def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
@@ -964,8 +958,10 @@ def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
     bound = max(1, min(bound, MULT_CAP // cx.mult))
     counter = cx.new_counter()
     label = cx.new_label("L")
+    types: tuple[str, ...] = ()
+    inits: tuple[Expr, ...] = ()
     if with_params:
-        types = tuple(draw(st.lists(st.sampled_from(cx.gen.types), min_size=1, max_size=2)))
+        types = tuple(_pick(draw, cx.gen.types) for _ in range(draw(st.integers(1, 2))))
         inits = tuple(_expr(cx, t, 2) for t in types)
     saved = cx.mult
     cx.mult *= bound
@@ -982,17 +978,13 @@ def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
     return ParamLoop(label, counter, bound, types, inits, body, step_op, step, sinks)
 
 
-def _signature(draw: Any, gen: Gen, name: str, maxd: int = 0) -> Sig:
-    params = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=3)))
-    results = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=2)))
-    if maxd:
-        params = ("i32",) + params
-    return Sig(name, params, results, maxd)
+def _types(draw: Any, gen: Gen, max_size: int) -> tuple[str, ...]:
+    return tuple(_pick(draw, gen.types) for _ in range(draw(st.integers(0, max_size))))
 
 
-def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, export: str | None = None,
-              partner: Sig | None = None, may_trap: bool = False, type_use: str | None = None) -> tuple[Func, int]:
-    """Generate SIG's body; return it with its estimated cost (per frame for recursive functions)."""
+def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, partner: Sig | None = None,
+              may_trap: bool = False, type_use: str | None = None) -> tuple[Func, int]:
+    """Generate SIG's body; return it with its estimated cost (all frames, for recursive functions)."""
     draw = gen.draw
     names = [f"$p{i}" for i in range(len(sig.params))]
     if sig.maxd:
@@ -1010,13 +1002,13 @@ def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, export:
         for name, t in cx.params + cx.locals:
             if not name.startswith("$c"):
                 body += _out(cx, Get("local", name, t))
-    if may_trap and draw(st.integers(0, 15)) == 15:
-        kind = draw(st.sampled_from(("div0", "unreachable", "oob")))
+    if may_trap and draw(st.integers(0, 31)) == 31:  # rarely, a late trap
+        kind = _pick(draw, ("div0", "unreachable", "oob"))
         value = _expr(cx, "i32", 1) if kind == "div0" else None
         body.append(Trap(kind, value))
     results = tuple(_expr(cx, t) for t in sig.results)
     params = tuple(zip(names, sig.params))
-    func = Func(sig.name, params, sig.results, tuple(cx.locals), tuple(body), results, export, type_use)
+    func = Func(sig.name, params, sig.results, tuple(cx.locals), tuple(body), results, None, type_use)
     return func, budget - cx.budget
 
 
@@ -1029,85 +1021,95 @@ def _recursion(cx: Ctx, sig: Sig, target: Sig) -> Stmt:
     if len(target.results) == 1:
         t = target.results[0]
         # the left operand stays on the operand stack across the recursive call, in every frame
-        op, _ = _pick(draw, [b for b in BINOPS[t] if b[0].split(".")[1][:3] not in ("div", "rem")
-                             and b[1] == (t, t)])
+        op, _ = _pick(draw, [b for b in BINOPS[t] if b[1] == (t, t) and b[0].split(".")[1][:3] not in ("div", "rem")])
         value = Op(op, t, (_expr(cx, t, 2), Call(target.name, t, args)))
-        then: Stmt = Set("local", _local_target(cx, t), value)
         if t != "v128" and draw(st.booleans()):
-            then = _out(cx, value)[0]
-    else:
-        then = CallStmt(target.name, args, tuple(_sink(cx, r) for r in target.results))
-    return If(guard, (then,))
+            return If(guard, (_out(cx, value)[0],))
+        return If(guard, (Set("local", _local_target(cx, t), value),))
+    return If(guard, (CallStmt(target.name, args, tuple(_sink(cx, r) for r in target.results)),))
+
+
+def _rename(value: Any, names: dict[str, str]) -> Any:
+    """VALUE with every function name in NAMES replaced (AST nodes rebuilt)."""
+    if isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, tuple):
+        return tuple(_rename(v, names) for v in value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _rename(getattr(value, f.name), names) for f in fields(value)})
+    return value
 
 
 @st.composite
 def _programs(draw: Any, max_funcs: int, simd: bool) -> Program:
     gen = Gen(draw, simd)
+    max_funcs = max(1, max_funcs)
 
     # globals: mutable ones are updated in loops; float ones may start as NaN payloads
-    for i, (t, mutable, exported) in enumerate(draw(st.lists(
-            st.tuples(st.sampled_from(gen.types), st.booleans(), st.booleans()), max_size=3))):
+    for i in range(draw(st.integers(0, 3))):
+        t = _pick(draw, gen.types)
+        mutable, exported = draw(st.booleans()), draw(st.booleans())
         gen.globals.append(Global(f"$g{i}", t, mutable, _const(draw, t), f"g{i}" if exported else None))
 
-    # the unit plan: plain functions, self-recursive functions, mutually recursive pairs
-    kinds = draw(st.lists(st.sampled_from(("plain", "self", "mutual")), min_size=1, max_size=max(1, max_funcs)))
-    units: list[list[Sig]] = []
-    count = 0
-    for kind in kinds:
-        size = 2 if kind == "mutual" else 1
-        if count + size > max(1, max_funcs):
-            break
-        maxd = draw(st.integers(1, MAX_DEPTH)) if kind != "plain" else 0
-        units.append([_signature(draw, gen, f"$f{count + k}", maxd) for k in range(size)])
-        count += size
-
-    # the funcref table: 2-3 functions of one type, placed last (callable from everything before)
-    funcs_after: list[Func] = []
-    table_sigs: list[Sig] = []
-    if draw(st.booleans()):
-        params = tuple(draw(st.lists(st.sampled_from(gen.types), max_size=2)))
-        result = (draw(st.sampled_from(gen.types)),)
+    # The functions are generated callee first: each may call only the ones
+    # generated before it (which come after it in the module), so the call graph
+    # is acyclic outside recursion groups, and one function's choices form one
+    # contiguous span that the shrinker can delete.
+    # First the funcref table: 2-3 functions of one type, last in the module.
+    table_funcs: list[Func] = []
+    later: list[Sig] = []
+    if draw(st.integers(0, 2)) != 0:
+        params = _types(draw, gen, 2)
+        result = (_pick(draw, gen.types),)
         n = draw(st.integers(2, 3))
-        table_sigs = [Sig(f"$t{i}", params, result) for i in range(n)]
         for i in reversed(range(n)):
-            func, cost = _function(gen, table_sigs[i], table_sigs[i + 1:], False, type_use="$tsig")
-            table_sigs[i].cost = cost
-            funcs_after.insert(0, func)
-        entries = tuple(draw(st.lists(st.sampled_from([s.name for s in table_sigs]), min_size=2, max_size=4)))
+            sig = Sig(f"$t{i}", params, result)
+            func, sig.cost = _span(draw, lambda: _function(gen, sig, list(later), False, type_use="$tsig"))
+            table_funcs.insert(0, func)
+            later.insert(0, sig)
+        entries = tuple(_pick(draw, [s.name for s in later]) for _ in range(draw(st.integers(2, 4))))
         gen.table = Table(params, result, entries)
         gen.table_sig = Sig("$tsig", params, result)
-        gen.table_cost = max(s.cost for s in table_sigs)
+        gen.table_cost = max(s.cost for s in later)
 
-    exports = draw(st.integers(1, min(3, count)))
-    later: list[Sig] = list(table_sigs)
-    unit_funcs: list[Func] = []
-    for unit in reversed(units):
-        made: list[Func] = []
-        costs = 0
-        for k, sig in enumerate(unit):
-            index = int(sig.name[2:])
-            export = f"f{index}" if index < exports else None
-            partner = unit[1 - k] if len(unit) == 2 else None
-            func, cost = _function(gen, sig, later, gen.table is not None, export=export, partner=partner,
-                                   may_trap=export is not None)
+    # then units: a plain function, a self-recursive one, or a mutually recursive pair
+    units: list[list[Func]] = []
+    count = 0
+    while True:
+        kind = _pick(draw, ("plain", "self", "mutual") if count + 2 <= max_funcs else ("plain", "self"))
+        maxd = draw(st.integers(1, MAX_DEPTH)) if kind != "plain" else 0
+        sigs = [Sig(f"$u{count + k}", ("i32",) * bool(maxd) + _types(draw, gen, 3), _types(draw, gen, 2), maxd)
+                for k in range(2 if kind == "mutual" else 1)]
+        made, cost = [], 0
+        for k, sig in enumerate(sigs):
+            partner = sigs[1 - k] if len(sigs) == 2 else None
+            func, c = _span(draw, lambda: _function(gen, sig, list(later), gen.table is not None, partner=partner,
+                                                    may_trap=True))
             made.append(func)
-            costs += cost
-        for sig in unit:
-            sig.cost = costs
-        unit_funcs = made + unit_funcs
-        later = unit + later
+            cost += c
+        for sig in sigs:
+            sig.cost = cost
+        units.insert(0, made)
+        later = sigs + later
+        count += len(sigs)
+        if count >= max_funcs or draw(st.integers(0, 2)) == 0:
+            break
 
+    ordered = [f for unit in units for f in unit]
+    names = {f.name: f"$f{i}" for i, f in enumerate(ordered)}
+    exports = draw(st.integers(1, min(3, len(ordered))))
+    funcs = [replace(_rename(f, names), export=f"f{i}" if i < exports else None) for i, f in enumerate(ordered)]
     start = None
     if draw(st.integers(0, 3)) == 3:
         func, _ = _function(gen, Sig("$start", (), ()), later, gen.table is not None)
-        unit_funcs.append(func)
+        funcs.append(_rename(func, names))
         start = "$start"
     data = draw(st.binary(max_size=8))
-    return Program(Module(tuple(gen.globals), tuple(unit_funcs + funcs_after), gen.table, start, data))
+    return Program(Module(tuple(gen.globals), tuple(funcs + table_funcs), gen.table, start, data))
 
 
 def programs(max_funcs: int = 4, simd: bool = False) -> st.SearchStrategy[Program]:
-    """Programs with 1..MAX_FUNCS functions in their call plan (a mutually recursive
-    pair counts two), plus 2-3 table functions when a table is drawn and an
-    optional start function; 1..3 of them exported; v128 only when SIMD."""
+    """Programs whose call plan has 1..MAX_FUNCS functions (a mutually recursive pair
+    counts two), plus 2-3 table functions when a table is drawn and an optional
+    start function; the first 1..3 are exported; v128 only when SIMD."""
     return _programs(max_funcs, simd)

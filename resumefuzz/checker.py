@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from .runner import run
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
 from .yieldpoints import CROSSINGS_KEY, DEFAULT as DEFAULT_YIELD_POINTS
-from .yieldpoints import TARGET_KEY, YieldPoints
+from .yieldpoints import SITE_KEY, TARGET_KEY, YieldPoints
 
 from resumefuzz.oracles import Divergence, compare
 
@@ -88,7 +89,7 @@ class Judge:
 
     def transform(self) -> Finding | None:
         """A vs B: is the transform transparent?"""
-        divergences = compare(self.a, self.b, exclude=self.prep.private | {CROSSINGS_KEY, TARGET_KEY},
+        divergences = compare(self.a, self.b, exclude=self.prep.private | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY},
                               names=self.prep.names)
         return Finding("A vs B", None, self.b, divergences) if divergences else None
 
@@ -98,12 +99,14 @@ class Judge:
                 crossings=sched.crossings, keep_snapshots=keep_snapshots)
         if c.exhausted:
             return None, c
-        divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY}, names=self.prep.names)
+        divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY}, names=self.prep.names)
         return (Finding("B vs C", sched, c, divergences) if divergences else None), c
 
 
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
           source: str = "MODULE.wasm", stop_on_first: bool = False) -> Verdict:
+    if out is not None:
+        shutil.rmtree(out / "snapshots", ignore_errors=True)  # never mix in an earlier run's snapshots
     judge_ = Judge(prep, seed)
     verdict = Verdict(EQUAL, crossings=judge_.crossings)
     if judge_.inconclusive:
@@ -136,9 +139,7 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
 
 
 def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> str:
-    engine = prep.engine.id + "".join(f"{',' if i else ':'}{k.replace('_', '-')}={json.dumps(v)}"
-                                      for i, (k, v) in enumerate(sorted(prep.engine.config.items())))
-    args = ["resumefuzz", "check", source, "--engine", engine, "--seed", str(seed),
+    args = ["resumefuzz", "check", source, "--engine", prep.engine.spec(), "--seed", str(seed),
             "--schedule", schedule, "--yield-points", str(prep.yield_points)]
     if prep.wasmtime_opt != "speed":
         args += ["--wasmtime-opt", prep.wasmtime_opt]

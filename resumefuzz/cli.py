@@ -107,6 +107,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def prepare_out_dir(out: Path) -> None:
+    """Create OUT (a usable directory) up front; a bad path is bad input, found before any work."""
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".resumefuzz-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise BadInput(f"--out {out}: cannot write there ({exc.strerror})") from None
+
+
 def _check(args: argparse.Namespace) -> int:
     from .checker import check
     from .engines import get_engine
@@ -115,6 +128,8 @@ def _check(args: argparse.Namespace) -> int:
     schedule_mod.validate(args.schedule)
     yieldpoints.YieldPoints.parse(args.yield_points)
     wasm = wasmtools.load_module(args.module)
+    if args.out is not None:
+        prepare_out_dir(args.out)
     verdict = check(wasm, engine, seed=args.seed, schedule=args.schedule, yield_points=args.yield_points,
                     out=args.out, source=str(args.module), wasmtime_opt=args.wasmtime_opt)
     print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
@@ -138,6 +153,7 @@ def _fuzz(args: argparse.Namespace) -> int:
         from resumefuzz.fuzz import smith
 
         smith.profile_path(args.profile)
+    prepare_out_dir(args.out)
     stats = Campaign(options).run()
     print(summary(stats, args.out))
     return 1 if stats.findings else 0

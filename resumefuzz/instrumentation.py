@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from . import wasmtools
 from .errors import BadInput, Unsupported
 from .host import HOST_IMPORTS, HOST_MODULE
-from .moduletext import ModuleText, Signature
+from .moduletext import ModuleText, Signature, body_start
 from .values import CARRIER, REF_TYPES
 
 HARNESS_MODULE = "rfz"
@@ -129,8 +129,10 @@ def observe(wasm: bytes) -> Observed:
             raise Unsupported(f"export name {export.field!r} uses the reserved prefix {RESERVED_PREFIX}")
     _check_imports(module)
     _shim_float_outputs(module)
+    program = {fn.name for fn in module.funcs if fn.field is not None}
     calls = _wrap_calls(module)
     _track_drops(module)
+    _track_depth(module, program)
     for fn in module.funcs:
         module.append("export", f'  (export "{fn_export(fn.index)}" (func {fn.name}))')
     for kind, items in (("global", module.globals), ("memory", module.memories), ("table", module.tables)):
@@ -151,7 +153,8 @@ def _check_imports(module: ModuleText) -> None:
 
 
 def _sig_text(sig: Signature) -> str:
-    return f"(param {' '.join(sig.params)}) (result {' '.join(sig.results)})"
+    parts = [f"({kind} {' '.join(types)})" for kind, types in (("param", sig.params), ("result", sig.results)) if types]
+    return " ".join(parts) or "[] -> []"
 
 
 def _shim_float_outputs(module: ModuleText) -> None:
@@ -179,7 +182,7 @@ def _wrap_calls(module: ModuleText) -> tuple[CallSpec, ...]:
         start = module.func(module.start)
         module.remove_field(next(f for f in module.fields if f.kind == "start"))
         wrapper = f"{RESERVED_PREFIX}.start"
-        module.append("export", f'  (export "{wrapper}" (func {start.name}))')
+        module.append("func", _wrapper_text(wrapper, start.name, start.sig))
         calls.append(CallSpec(START_CALL, wrapper, (), ()))
     for number, (name, target) in enumerate(module.export_map("func").items()):
         fn = module.func(target)
@@ -232,6 +235,39 @@ def _wrapper_text(export: str, target: str, sig: Signature) -> str:
     results = [c for t in sig.results for c in _carriers(t)]
     head = f'  (func (export "{export}") {" ".join(params)} (result {" ".join(results)})'
     return "\n".join([head, *(f"    {l}" for l in locals_), *(f"    {i}" for i in body), "  )"])
+
+
+DEPTH_KEY = "rfz.depth"
+_DEPTH = "$__rfz_depth"
+
+
+def _depth_step(indent: str, op: str) -> list[str]:
+    return [f"{indent}global.get {_DEPTH}", f"{indent}i32.const 1", f"{indent}i32.{op}", f"{indent}global.set {_DEPTH}"]
+
+
+def _track_depth(module: ModuleText, program: set[str]) -> None:
+    """Count the program's call depth in harness global rfz.depth (a liveness probe).
+
+    +1 at each program function's entry, -1 right after each call of a
+    program function (and after call_indirect, whose targets are program
+    functions unless a table holds a host import).  Net stack effect zero.
+    """
+    module.append("global", f"  (global {_DEPTH} (mut i32) i32.const 0)")
+    module.append("export", f'  (export "{key_export(DEPTH_KEY)}" (global {_DEPTH}))')
+    calls = {f"call {name}" for name in program}
+    for f in module.fields:
+        if f.kind != "func":
+            continue
+        lines = f.lines
+        for i in range(len(lines) - 2, 0, -1):
+            text = lines[i].strip()
+            if text in calls or text.startswith("call_indirect"):
+                indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+                lines[i + 1:i + 1] = _depth_step(indent, "sub")
+        name = re.match(r"^  \(func (\$[^\s)]+)", lines[0])
+        if name and name.group(1) in program:
+            start = body_start(lines)
+            lines[start:start] = _depth_step("    ", "add")
 
 
 _DROP = re.compile(r"^(\s+)(data|elem)\.drop (\$\S+)$")

@@ -9,7 +9,7 @@ from .values import Value
 
 
 @dataclass
-class Observation:
+class Observation:  # noqa: D101 - fields documented inline
     label: str  # "A", "B", or "C[<schedule>]"
     calls: list[CallRecord] = field(default_factory=list)
     outputs: list[Event] = field(default_factory=list)
@@ -20,3 +20,14 @@ class Observation:
     suspensions: list[int] = field(default_factory=list)  # crossings where it suspended
     exhausted: str | None = None  # why a budget ran out (makes the run inconclusive)
     snapshots: list[bytes] = field(default_factory=list)  # kept when asked
+    probes: list[Probe] = field(default_factory=list)  # one per suspension
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a suspension looked like (liveness: is the fuzzer exercising what it claims?)."""
+
+    crossing: int
+    site: int  # yield site id (its static stack height is in Preparation.sites)
+    depth: int  # program call depth at the suspension
+    grown: bool  # a program memory had grown beyond its initial size

@@ -20,6 +20,9 @@ from .yieldpoints import SUSPEND_IMPORT, YieldPoints, inject
 DEFAULT_FUEL = 200_000_000
 #: Instrumented runs may spend this many times the straight budget.
 INSTRUMENTED_FUEL_FACTOR = 20
+#: wasmtime's default wasm stack (512 KiB) for A; instrumented frames are larger, so B/C get 4x.
+#: (Still far below the 8 MiB native stack the calling thread has.)
+INSTRUMENTED_STACK = 2 * 1024 * 1024
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Preparation:
     yield_points: YieldPoints
     fuel: int
     wasmtime_opt: str = "speed"
+    sites: tuple[int | None, ...] = ()  # static stack height per yield site
     _runtimes: tuple[Runtime, Runtime] | None = None
 
     def runtimes(self) -> tuple[Runtime, Runtime]:
@@ -43,7 +47,7 @@ class Preparation:
             self._runtimes = (
                 Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt),
                 Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
-                        opt_level=self.wasmtime_opt),
+                        opt_level=self.wasmtime_opt, max_wasm_stack=INSTRUMENTED_STACK),
             )
         return self._runtimes
 
@@ -55,10 +59,11 @@ def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int
             wasmtime_opt: str = "speed") -> Preparation:
     observed = observe(wasm)
     plain, plain_layout = expose(observed.wasm, observed.calls)
-    transformed = engine.transform(inject(observed.wasm, yield_points), SUSPEND_IMPORT)
+    injected = inject(observed.wasm, yield_points)
+    transformed = engine.transform(injected.wasm, SUSPEND_IMPORT)
     suspendable, layout = expose(transformed, observed.calls)
     return Preparation(wasm, plain, suspendable, plain_layout, layout, item_names(wasm),
-                       engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt)
+                       engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites)
 
 
 _NAMED = re.compile(r"^  \((global|memory|table) (\$\S+) \(;(\d+);\)")

@@ -20,11 +20,12 @@ from . import snapshot as snapshot_codec
 from .engines import Engine
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
-from .observation import Observation
+from .instrumentation import DEPTH_KEY
+from .observation import Observation, Probe
 from .runtime import EXHAUSTION, Machine, Runtime, trap_code
 from .snapshot import CallRecord, Snapshot
 from .values import Value
-from .yieldpoints import CROSSINGS_KEY, NEVER, TARGET_KEY
+from .yieldpoints import CROSSINGS_KEY, NEVER, SITE_KEY, TARGET_KEY
 
 MAX_SUSPENSIONS = 100_000
 
@@ -69,6 +70,8 @@ class _Run:
     # -- driver ------------------------------------------------------------------
     def execute(self) -> Observation:
         machine = self.runtime.instantiate(HostState(self.seed))
+        self.initial_pages = [m.pages for m, s in zip(machine.capture_memories(), self.runtime.layout.memories)
+                              if s.origin == "program"]
         self._aim(machine)
         plan = self.runtime.layout.calls
         while self._host().call_position < len(plan):
@@ -117,6 +120,7 @@ class _Run:
         self.suspended = False
         crossing = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
         self.obs.suspensions.append(crossing)
+        self.obs.probes.append(self._probe(machine, crossing))
         snap = Snapshot(
             module_sha256=runtime.sha256,
             engine=engine.id,
@@ -139,6 +143,12 @@ class _Run:
         engine.start_resume(fresh, decoded.resume)
         self.resuming = True
         return fresh
+
+    def _probe(self, machine: Machine, crossing: int) -> Probe:
+        site = machine.read_global(machine.slot(SITE_KEY)).bits or 0
+        depth = machine.read_global(machine.slot(DEPTH_KEY)).bits or 0
+        pages = [machine.exports[s.export].size(machine.ctx) for s in machine.layout.memories if s.origin == "program"]
+        return Probe(crossing, site, depth, any(p > q for p, q in zip(pages, self.initial_pages)))
 
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout

@@ -44,9 +44,12 @@ def _func_pointer(func: wasmtime.Func) -> int:
 class Runtime:
     """One compiled module, instantiated many times (host functions defined once)."""
 
-    def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed") -> None:
+    def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed",
+                 max_wasm_stack: int | None = None) -> None:
         config = wasmtime.Config()
         config.consume_fuel = True
+        if max_wasm_stack is not None:
+            config.max_wasm_stack = max_wasm_stack
         config.cranelift_opt_level = opt_level
         self.engine = wasmtime.Engine(config)
         self.module = wasmtime.Module(self.engine, wasm)

@@ -47,10 +47,14 @@ _PART = re.compile(r"^(auto|quick|none|each|every(?::(\d+))?|spread:(\d+)|at:([\
 
 
 def validate(spec: str) -> str:
-    """Check SPEC's syntax early (before any work); return it."""
+    """Check SPEC early (before any work); return it."""
     for part in spec.split(";"):
-        if not _PART.match(part.strip()):
+        match = _PART.match(part.strip())
+        if not match:
             raise BadInput(f"--schedule: cannot parse {part.strip()!r} (see `resumefuzz check --help`)")
+        numbers = [int(n) for n in re.findall(r"\d+", part)]
+        if any(n == 0 for n in numbers):
+            raise BadInput(f"--schedule: {part.strip()!r}: counts, strides and crossings start at 1")
     return spec
 
 

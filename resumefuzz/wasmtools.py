@@ -30,7 +30,8 @@ def run(args: list[str], data: bytes | None = None, *, timeout: float = 120) -> 
         [executable(), *args], input=data, capture_output=True, timeout=timeout
     )
     if proc.returncode != 0:
-        lines = [l for l in proc.stderr.decode(errors="replace").splitlines() if l.strip()]
+        lines = [l for l in proc.stderr.decode(errors="replace").splitlines()
+                 if l.strip() and " WARN " not in l and " INFO " not in l]
         detail = " ".join(l.strip() for l in lines[:3]) or f"exit {proc.returncode}"
         raise WasmToolsError(detail)
     return proc.stdout

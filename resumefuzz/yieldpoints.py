@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import stackheight
+
 from .errors import BadInput
-from .instrumentation import HARNESS_MODULE, RESERVED_PREFIX, assemble, key_export, load_text
+from .instrumentation import DEPTH_KEY, HARNESS_MODULE, RESERVED_PREFIX, assemble, key_export, load_text
 from .moduletext import ModuleText, body_start
 
 MODES = ("entry", "loop", "call", "all")
@@ -29,6 +31,7 @@ DEFAULT = "all"
 SUSPEND_IMPORT = (HARNESS_MODULE, "suspend")
 CROSSINGS_KEY = "rfz.crossings"
 TARGET_KEY = "rfz.target"
+SITE_KEY = "rfz.site"
 NEVER = (1 << 64) - 1  # target meaning "never suspend"
 
 _YIELD = "$__rfz_yield"
@@ -50,8 +53,11 @@ class YieldPoints:
     def __str__(self) -> str:
         return ",".join(m for m in MODES if m in self.modes)
 
-    def positions(self, lines: list[str]) -> list[int]:
-        """Line indices of a function field before which a yield point is inserted."""
+    def positions(self, lines: list[str], glued: frozenset[int] = frozenset()) -> list[int]:
+        """Line indices of a function field before which a yield point is inserted.
+
+        GLUED lines continue a harness probe sequence: no yield goes before them.
+        """
         start, end = body_start(lines), len(lines) - 1
         every = "all" in self.modes
         points: set[int] = set()
@@ -63,20 +69,42 @@ class YieldPoints:
                     or ("loop" in self.modes and text.startswith("loop"))
                     or ("call" in self.modes and text.startswith(_CALLS) and not text.startswith("call $__rfz"))):
                 points.add(i + 1)
-        return sorted(points)
+        return sorted(points - glued)
 
 
-def inject(wasm: bytes, points: YieldPoints) -> bytes:
-    """Insert yield points into every program function (harness functions excluded)."""
+@dataclass(frozen=True)
+class Injected:
+    wasm: bytes
+    #: static operand-stack height at each yield site (site id = index), None if unknown
+    sites: tuple[int | None, ...]
+
+
+def inject(wasm: bytes, points: YieldPoints) -> Injected:
+    """Insert yield points into every program function (harness functions excluded).
+
+    Each yield point records its site id in the harness global ``rfz.site``
+    first, so a suspension can be traced back to its site (and the site's
+    static stack height); the pair pushes and pops one value, net zero.
+    """
     module = load_text(wasm)
     harness = _harness_functions(module)
+    depth = next((e.target for e in module.exports if e.field == key_export(DEPTH_KEY)), None)
+    sites: list[int | None] = []
     for fn in module.funcs:
         if fn.field is None or fn.name in harness:
             continue
         lines = fn.field.lines
-        for at in reversed(points.positions(lines)):
+        start = body_start(lines)
+        height = stackheight.heights(module, lines, start, len(lines) - 1)
+        inserts = []
+        for at in points.positions(lines, _probe_lines(lines, depth)):
+            inserts.append((at, len(sites)))
+            sites.append(height[at - start])
+        for at, site in reversed(inserts):
             indent = _indent_at(lines, at)
-            lines.insert(at, f"{indent}call {_YIELD}")
+            lines[at:at] = [f"{indent}i32.const {site}", f"{indent}global.set $__rfz_site", f"{indent}call {_YIELD}"]
+    module.append("global", "  (global $__rfz_site (mut i32) i32.const -1)")
+    module.append("export", f'  (export "{key_export(SITE_KEY)}" (global $__rfz_site))')
     module.insert_imports([f'  (import "{SUSPEND_IMPORT[0]}" "{SUSPEND_IMPORT[1]}" (func $__rfz_suspend))'])
     module.append("global", "  (global $__rfz_crossings (mut i64) i64.const 0)")
     module.append("global", f"  (global $__rfz_target (mut i64) i64.const {NEVER - (1 << 64)})")
@@ -101,7 +129,18 @@ def inject(wasm: bytes, points: YieldPoints) -> bytes:
             ]
         ),
     )
-    return assemble(module)
+    return Injected(assemble(module), tuple(sites))
+
+
+def _probe_lines(lines: list[str], depth: str | None) -> frozenset[int]:
+    """Lines 2-4 of each 4-line depth-probe sequence (global.get/i32.const/op/global.set)."""
+    if depth is None:
+        return frozenset()
+    glued = set()
+    for i, line in enumerate(lines):
+        if line.strip() == f"global.get {depth}" and i + 3 < len(lines) and lines[i + 3].strip() == f"global.set {depth}":
+            glued.update((i + 1, i + 2, i + 3))
+    return frozenset(glued)
 
 
 def _harness_functions(module: ModuleText) -> set[str]:

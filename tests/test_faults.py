@@ -220,10 +220,8 @@ def test_table_divergence_report_names_the_entry(capsys, program):
     assert re.search(r"B: function \d+\n\s+C\[at:5\]: function \d+", report)
 
 
-@pytest.mark.xfail(strict=True, reason="harness bug: the replay line of a faulty engine omits the fault name "
-                                       "(`--engine faulty:buffer-pages=16,...`), so replaying it exits 2")
 def test_replay_line_reproduces_a_fault(capsys, program):
-    code, report = check(capsys, program("drop-output"), "--engine", "faulty:drop-output", "--schedule", "at:5")
+    code, report = check(capsys, program("drop-output"), "--engine", "faulty:drop-output", "--schedule", "at:20")
     assert code == 1
     replay = next(line for line in report.splitlines() if line.startswith("replay:   "))
     argv = shlex.split(replay.removeprefix("replay:"))

@@ -416,7 +416,7 @@ def assert_one_line_error(err: str, prefix: str = "resumefuzz: error:") -> None:
     ("garbage.wat", b"\x7fELF\x02\x01\x01\x00garbage"),
     ("syntax.wat", b"(module (func (export \"f\") (i32.const 1)"),
     ("mistyped.wat", b"(module (func (export \"f\") (result i32) (i64.const 1)))"),
-])
+], ids=["garbage-binary", "garbage-text", "wat-syntax-error", "wat-type-error"])
 def test_invalid_module_is_bad_input(capsys, tmp_path, name, content):
     path = tmp_path / name
     path.write_bytes(content)
@@ -436,7 +436,7 @@ def test_missing_module_is_bad_input(capsys, tmp_path):
     ('(module (import "env" "f" (func)) (func (export "g") (call 0)))', "env.f"),
     ('(module (import "host" "out_i32" (func (param i64))))', "host.out_i32"),
     ('(module (import "host" "sleep" (func)))', "host.sleep"),
-])
+], ids=["foreign-module", "wrong-signature", "unknown-host-function"])
 def test_foreign_import_is_unsupported(capsys, tmp_path, wat, named):
     assert main(["check", str(write(tmp_path, "import.wat", wat))]) == 3
     err = capsys.readouterr().err
@@ -446,7 +446,7 @@ def test_foreign_import_is_unsupported(capsys, tmp_path, wat, named):
 
 def bad(flag: str, value: str, mentions: str, bug: str | None = None):
     """A bad flag value; BUG marks a known harness bug (strict xfail: fixing it must drop the mark)."""
-    marks = [pytest.mark.xfail(strict=True, reason=f"harness bug: {bug}")] if bug else []
+    marks = [pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"harness bug: {bug}")] if bug else []
     return pytest.param([flag, value], mentions, id=f"{flag}={value}", marks=marks)
 
 
@@ -457,9 +457,12 @@ def bad(flag: str, value: str, mentions: str, bug: str | None = None):
     bad("--engine", "wasmer", "wasmer"),
     bad("--engine", "faulty:no-such-fault", "no-such-fault"),
     bad("--engine", "asyncify:no_such_option=1", "no_such_option"),
-    bad("--schedule", "every:0", "every:0", bug="passes validation, then exit 70 (range() arg 3 must not be zero)"),
-    bad("--engine", "asyncify:optimize-level=x", "optimize", bug="option values unchecked: exit 70 (int('x'))"),
-    bad("--engine", "asyncify:buffer-pages=0", "buffer", bug="option values unchecked: exit 70 (RestoreError)"),
+    bad("--schedule", "every:0", "every:0"),
+    bad("--schedule", "random:2x0", "random:2x0"),
+    bad("--engine", "asyncify:optimize-level=x", "optimize"),
+    bad("--engine", "asyncify:optimize-level=9", "optimize"),
+    bad("--engine", "asyncify:buffer-pages=0", "buffer"),
+    bad("--engine", "asyncify:optimize-before=1", "optimize-before"),
 ])
 def test_bad_flag_values(capsys, tmp_path, flags, mentions):
     assert main(["check", str(write(tmp_path, "tiny.wat", TINY)), *flags]) == 2
@@ -468,7 +471,6 @@ def test_bad_flag_values(capsys, tmp_path, flags, mentions):
     assert mentions in err
 
 
-@pytest.mark.xfail(strict=True, reason="harness bug: an unusable --out is reported as an internal error, exit 70")
 def test_out_that_is_a_file_is_bad_input(capsys, tmp_path):
     blocker = write(tmp_path, "not-a-directory", "")
     assert main(["check", str(write(tmp_path, "tiny.wat", TINY)), "--out", str(blocker)]) == 2

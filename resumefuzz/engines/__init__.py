@@ -30,12 +30,34 @@ class Engine(abc.ABC):
     id: ClassVar[str]
     defaults: ClassVar[dict[str, Any]] = {}
 
+    #: option -> (lowest, highest) for integer options; bool defaults accept only booleans
+    ranges: ClassVar[dict[str, tuple[int, int]]] = {}
+
     def __init__(self, **config: Any) -> None:
         unknown = set(config) - set(self.defaults)
         if unknown:
             raise BadInput(f"engine {self.id}: unknown option {sorted(unknown)[0]!r} "
                            f"(options: {', '.join(self.defaults) or 'none'})")
+        for key, value in config.items():
+            self._check_option(key, value)
         self.config: dict[str, Any] = {**self.defaults, **config}
+
+    def _check_option(self, key: str, value: Any) -> None:
+        default = self.defaults[key]
+        name = key.replace("_", "-")
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise BadInput(f"engine {self.id}: option {name} must be true or false, not {value!r}")
+        elif isinstance(default, int):
+            low, high = self.ranges.get(key, (0, 2**31))
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise BadInput(f"engine {self.id}: option {name} must be an integer in [{low}, {high}], not {value!r}")
+
+    def spec(self) -> str:
+        """The --engine spec that rebuilds this engine (recorded in replay lines)."""
+        options = ",".join(f"{k.replace('_', '-')}={json.dumps(v)}" for k, v in sorted(self.config.items())
+                           if v != self.defaults[k])
+        return f"{self.id}:{options}" if options else self.id
 
     def config_json(self) -> str:
         """Canonical configuration, recorded in snapshots and findings."""
@@ -89,13 +111,18 @@ def get_engine(spec: str) -> Engine:
     engines = _registry()
     if name not in engines:
         raise BadInput(f"--engine: unknown engine {name!r} (available: {', '.join(engines)}, faulty:FAULT)")
+    return engines[name](**parse_options(options))
+
+
+def parse_options(options: str) -> dict[str, Any]:
+    """``key=value,...`` (values are JSON where they parse as JSON, else strings)."""
     config: dict[str, Any] = {}
     for item in filter(None, options.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
             raise BadInput(f"--engine: option {item!r} is not key=value")
         config[key.replace("-", "_")] = _option_value(value)
-    return engines[name](**config)
+    return config
 
 
 def _option_value(text: str) -> Any:

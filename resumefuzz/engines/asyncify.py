@@ -53,6 +53,7 @@ class AsyncifyEngine(Engine):
         "optimize_before": False,  # run Binaryen's default pipeline before --asyncify
         "optimize_after": False,  # ... and/or after it
     }
+    ranges = {"buffer_pages": (1, 4096), "optimize_level": (0, 4), "shrink_level": (0, 2)}
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
         args = {

@@ -128,7 +128,15 @@ class FaultyEngine(AsyncifyEngine):
 
     @classmethod
     def from_spec(cls, spec: str) -> "FaultyEngine":
-        return cls(spec)
+        """``FAULT[,key=value,...]`` (the options are Asyncify's)."""
+        from . import parse_options
+
+        fault, _, options = spec.partition(",")
+        return cls(fault, **parse_options(options))
+
+    def spec(self) -> str:
+        inner = super().spec().partition(":")[2]
+        return f"faulty:{self.fault}" + (f",{inner}" if inner else "")
 
     def config_json(self) -> str:
         return super().config_json()[:-1] + f',"fault":"{self.fault}"}}'
