@@ -102,7 +102,13 @@ class Stats:
     duplicates: int = 0
     schedules: int = 0
     suspensions: int = 0
+    # liveness: what the suspensions looked like
+    cases_suspended: int = 0  # cases with at least one suspension
+    stack_suspensions: int = 0  # suspensions at a site with values on the operand stack
+    deep_suspensions: int = 0  # suspensions at program call depth > 3
+    grown_suspensions: int = 0  # suspensions after a memory.grow
     findings: list[str] = field(default_factory=list)
+    unsupported_reasons: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     elapsed: float = 0.0
 
@@ -152,7 +158,8 @@ def run_case(plan: CasePlan, options: Options, notify: Any = None) -> dict[str, 
         judge = Judge(prep, plan.seed)
     except Unsupported as exc:
         return {"status": "unsupported", "why": str(exc)}
-    result: dict[str, Any] = {"status": "equal", "crossings": judge.crossings, "schedules": 0, "suspensions": 0}
+    result: dict[str, Any] = {"status": "equal", "crossings": judge.crossings, "schedules": 0, "suspensions": 0,
+                              "stack": 0, "deep": 0, "grown": 0}
     if judge.inconclusive:
         return {**result, "status": INCONCLUSIVE}
     finding = judge.transform()
@@ -164,6 +171,11 @@ def run_case(plan: CasePlan, options: Options, notify: Any = None) -> dict[str, 
         finding, c = judge.interrupted(sched)
         result["schedules"] += 1
         result["suspensions"] += len(c.suspensions)
+        for probe in c.probes:
+            height = prep.sites[probe.site] if 0 <= probe.site < len(prep.sites) else None
+            result["stack"] += bool(height)
+            result["deep"] += probe.depth > 3
+            result["grown"] += probe.grown
         inconclusive += bool(c.exhausted)
     if finding is None:
         if schedules and inconclusive == len(schedules):
@@ -405,11 +417,18 @@ class Campaign:
         status = result["status"]
         stats.schedules += result.get("schedules", 0)
         stats.suspensions += result.get("suspensions", 0)
+        stats.cases_suspended += result.get("suspensions", 0) > 0
+        stats.stack_suspensions += result.get("stack", 0)
+        stats.deep_suspensions += result.get("deep", 0)
+        stats.grown_suspensions += result.get("grown", 0)
         if status == "error":
             self.errors.append(result["why"])
             print(f"resumefuzz: harness error in a case: {result['why']}", file=sys.stderr)
             return
         setattr(stats, status, getattr(stats, status) + 1)
+        if status == "unsupported":
+            reason = re.sub(r"\(at [^)]*\)|\d+", "N", result.get("why", ""))[:100]
+            stats.unsupported_reasons[reason] = stats.unsupported_reasons.get(reason, 0) + 1
         finding = result.get("finding")
         if finding:
             self._announce(finding["signature"], finding["written"],
@@ -486,7 +505,9 @@ def summary(stats: Stats, out: Path) -> str:
         f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)",
         f"  equal {stats.equal} · divergent {stats.divergent} · inconclusive {stats.inconclusive} · "
         f"unsupported {stats.unsupported} · crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}",
-        f"  suspensions {stats.suspensions} · findings {len(stats.findings)} (duplicates {stats.duplicates})",
+        f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
+        f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow",
+        f"  findings {len(stats.findings)} (duplicates {stats.duplicates})",
         f"  stats: {out / 'stats.json'}",
     ]
     lines += [f"  finding: {out / 'findings' / s}" for s in stats.findings]

@@ -1,0 +1,103 @@
+"""`resumefuzz fuzz`: determinism, planted faults found and replayable, lost workers, kill safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from resumefuzz.campaign import Campaign, CasePlan, Options, run_case
+from resumefuzz.cli import main
+
+CLI = str(Path(sys.executable).with_name("resumefuzz"))
+FINDING_FILES = {"module.wasm", "module.wat", "schedule.json", "engine.json", "case.json", "report.txt", "replay"}
+
+
+def test_cases_are_deterministic_in_the_campaign_seed() -> None:
+    options = Options(seed=11)
+    assert CasePlan.make(options, 4) == CasePlan.make(options, 4)
+    assert CasePlan.make(options, 4) != CasePlan.make(options, 5)
+    assert CasePlan.make(Options(seed=12), 4) != CasePlan.make(options, 4)
+    plan = CasePlan.make(options, 2)
+    assert run_case(plan, options) == run_case(plan, options)
+
+
+def test_explicit_engine_options_are_not_fuzzed() -> None:
+    plans = [CasePlan.make(Options(engine="asyncify:optimize-level=1"), i) for i in range(6)]
+    assert {p.engine for p in plans} == {"asyncify:optimize-level=1"}
+    fuzzed = {CasePlan.make(Options(), i).engine for i in range(12)}
+    assert len(fuzzed) > 1  # the default engine's configuration is fuzzed
+
+
+def test_planted_fault_is_found_minimized_and_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "camp"
+    code = main(["fuzz", "--engine", "faulty:drop-output", "--cases", "6", "--seed", "1", "--out", str(out),
+                 "--shrink-attempts", "3", "--no-progress"])
+    assert code == 1
+    findings = sorted(p for p in (out / "findings").iterdir() if not p.name.startswith("."))
+    assert findings, "a planted restore fault must be found within 6 cases"
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["findings"] and stats["divergent"] >= 1
+    finding = findings[0]
+    assert FINDING_FILES <= {p.name for p in finding.iterdir()}
+    case = json.loads((finding / "case.json").read_text())
+    assert case["after"]["suspensions"] <= case["before"]["suspensions"]
+    assert case["after"]["suspensions"] == 1  # a drop-output fault needs exactly one restore
+    # the recorded replay command reproduces the divergence
+    replay = subprocess.run(["sh", str(finding / "replay"), "--quiet"], capture_output=True, text=True,
+                            env={**os.environ, "PATH": f"{Path(CLI).parent}:{os.environ['PATH']}"})
+    assert replay.returncode == 1, replay.stdout + replay.stderr
+    assert "DIVERGENT: output" in replay.stdout
+
+
+def test_a_hanging_case_is_a_finding_not_a_dead_campaign(tmp_path: Path) -> None:
+    stats = Campaign(Options(cases=2, out=tmp_path, case_timeout=0.01, progress=False)).run()
+    assert stats.cases == 2 and stats.hangs == 2
+    hangs = [p for p in (tmp_path / "findings").iterdir() if p.name.startswith("hang-")]
+    assert len(hangs) == 2
+    for finding in hangs:
+        assert {"module.wasm", "case.json", "report.txt", "replay"} <= {p.name for p in finding.iterdir()}
+        assert "HANG" in (finding / "report.txt").read_text()
+
+
+def test_a_memory_blow_up_is_a_finding(tmp_path: Path) -> None:
+    stats = Campaign(Options(cases=1, out=tmp_path, memory_limit_mb=1, progress=False)).run()
+    assert stats.memory == 1 and len(stats.findings) == 1
+
+
+def test_killing_the_campaign_loses_no_announced_finding(tmp_path: Path) -> None:
+    out = tmp_path / "camp"
+    proc = subprocess.Popen([CLI, "fuzz", "--engine", "faulty:duplicate-output", "--time", "10m", "--seed", "2",
+                             "--out", str(out), "--shrink-attempts", "0", "--no-progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    announced = None
+    deadline = time.monotonic() + 240
+    assert proc.stderr is not None
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if line.startswith("FINDING "):
+            announced = Path(line.split()[1])
+            break
+        if not line and proc.poll() is not None:
+            break
+    proc.send_signal(signal.SIGKILL)  # no chance to clean up
+    proc.wait()
+    assert announced is not None, "no finding announced"
+    assert FINDING_FILES <= {p.name for p in announced.iterdir()}
+    assert (announced / "module.wasm").read_bytes()[:4] == b"\0asm"
+    json.loads((announced / "case.json").read_text())
+
+
+def test_bad_campaign_usage_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--generator", "nope", "--cases", "1", "--out", "/tmp/rfz-never"]) == 2
+    assert main(["fuzz", "--profile", "nope", "--cases", "1", "--out", "/tmp/rfz-never"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["fuzz", "--time", "soon"])
+    assert exc.value.code == 2
+    assert "Traceback" not in capsys.readouterr().err
