@@ -40,6 +40,7 @@ handful of lines.
 from __future__ import annotations
 
 import struct
+import threading
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Iterator
 
@@ -47,7 +48,7 @@ from hypothesis import strategies as st
 
 from resumefuzz import wasmtools
 
-__all__ = ["programs", "Program", "Module", "Func", "Global", "Table"]
+__all__ = ["programs", "draw", "shrink", "Program", "Module", "Func", "Global", "Table"]
 
 SCALARS = ("i32", "i64", "f32", "f64")
 HOST_SIGS = {
@@ -250,14 +251,6 @@ class Store(Stmt):
     def lines(self) -> list[str]:
         off = f" offset={self.offset}" if self.offset else ""
         return [f"({self.op}{off} {self.addr.render()} {self.value.render()})"]
-
-
-@dataclass(frozen=True)
-class Drop(Stmt):
-    value: Expr
-
-    def lines(self) -> list[str]:
-        return [f"(drop {self.value.render()})"]
 
 
 @dataclass(frozen=True)
@@ -532,11 +525,15 @@ class Module(Node):
         return "\n".join(out) + "\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Program:
-    """A generated program: ``wat()`` is a complete module, ``wasm()`` its binary."""
+    """A generated program: ``wat()`` is a complete module, ``wasm()`` its binary.
+    ``module`` is the AST; ``repr`` shows the WAT (so do Hypothesis' reports)."""
 
     module: Module
+
+    def __repr__(self) -> str:
+        return "Program(<<<\n" + self.wat() + ">>>)"
 
     def wat(self) -> str:
         return self.module.render()
@@ -742,27 +739,66 @@ class Ctx:
         return cost * self.mult <= self.budget
 
 
+_BOOLS = st.booleans()
+_INTS: dict[tuple[int, int], st.SearchStrategy[int]] = {}
+_DEPTH_ARGS: dict[int, st.SearchStrategy[int]] = {}
+
+
+def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """A cached st.integers(LO, HI)."""
+    try:
+        return _INTS[lo, hi]
+    except KeyError:
+        strategy = _INTS[lo, hi] = st.integers(lo, hi)
+        return strategy
+
+
+def _depth_arg(maxd: int) -> st.SearchStrategy[int]:
+    """The full depth half of the time (deep recursion), else anything up to it (shrinks to 0)."""
+    try:
+        return _DEPTH_ARGS[maxd]
+    except KeyError:
+        strategy = _DEPTH_ARGS[maxd] = st.one_of(_ints(0, maxd), st.just(maxd))
+        return strategy
+
+
 def _index(draw: Any, n: int) -> int:
-    return 0 if n <= 1 else draw(st.integers(0, n - 1))
+    return 0 if n <= 1 else draw(_ints(0, n - 1))
 
 
 def _pick(draw: Any, items: list[Any] | tuple[Any, ...]) -> Any:
     return items[_index(draw, len(items))]
 
 
-_SPAN = st.tuples()  # draws nothing; (st.just(None).map may call its function twice)
+# One reusable strategy (a new strategy per draw costs Hypothesis a validation):
+# it calls the function pushed last.  st.tuples() draws nothing itself
+# (st.just(None).map may call its function more than once).
+_PENDING = threading.local()
+
+
+def _call_pending(_: object) -> Any:
+    return _PENDING.stack.pop()()
+
+
+_SPAN = st.tuples().map(_call_pending)
 
 
 def _span(draw: Any, fn: Callable[[], Any]) -> Any:
     """FN() drawn as one Hypothesis span: the shrinker sees (and can delete or
     simplify) the choices of one statement, expression or function as a unit."""
-    return draw(_SPAN.map(lambda _: fn()))
+    stack = _PENDING.__dict__.setdefault("stack", [])
+    depth = len(stack)
+    stack.append(fn)
+    try:
+        return draw(_SPAN)
+    finally:
+        del stack[depth:]  # FN was popped already, unless the draw stopped before calling it
 
 
 def _many(draw: Any, max_size: int, element: Callable[[], Any], cx: Ctx | None = None) -> tuple[Any, ...]:
     """A list ending on a 'continue?' draw (p = 3/4; shrinks to stopping)."""
     out = []
-    while len(out) < max_size and (cx is None or cx.budget > 0) and draw(st.integers(0, 3)) != 0:
+    while len(out) < max_size and (cx is None or cx.budget > 0) and draw(_ints(0, 3)) != 0:
         out.append(_span(draw, element))
     return tuple(out)
 
@@ -803,7 +839,7 @@ def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
     if kind == "unop":
         ops = [u for u in UNOPS[t] if gen.simd or "v128" not in u[1]]
         op, args, lanes = _pick(draw, ops)
-        imm = str(draw(st.integers(0, lanes - 1))) if lanes else ""
+        imm = str(draw(_ints(0, lanes - 1))) if lanes else ""
         return Op(op, t, tuple(_expr(cx, a, sub) for a in args), imm)
     if kind == "binop":
         op, (a, b) = _pick(draw, BINOPS[t])
@@ -825,7 +861,7 @@ def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
         cx.charge(gen.table_cost + 3)
         return CallIndirect("$tsig", t, _args(cx, ts, sub), _expr(cx, "i32", sub), len(table.entries))
     if kind == "memory" and t == "i32":
-        return _grow(cx, sub) if draw(st.booleans()) else Op("memory.size", "i32")
+        return _grow(cx, sub) if draw(_BOOLS) else Op("memory.size", "i32")
     if kind == "select":
         return Op("select", t, (_expr(cx, t, sub), _expr(cx, t, sub), _expr(cx, "i32", sub)))
     if kind == "tee" and cx.writable(t):
@@ -834,10 +870,10 @@ def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
 
 
 def _grow(cx: Ctx, depth: int) -> Op:
-    if depth > 0 and cx.draw(st.booleans()):
+    if depth > 0 and cx.draw(_BOOLS):
         delta: Expr = Op("i32.and", "i32", (_expr(cx, "i32", depth - 1), Const("i32", "3")))
     else:
-        delta = Const("i32", str(cx.draw(st.integers(1, 3))))
+        delta = Const("i32", str(cx.draw(_ints(1, 3))))
     return Op("memory.grow", "i32", (delta,))
 
 
@@ -851,8 +887,7 @@ def _args(cx: Ctx, sig: Sig, depth: int) -> tuple[Expr, ...]:
     args: list[Expr] = []
     params = list(sig.params)
     if sig.maxd:
-        # the full depth half of the time (deep recursion), else anything up to it (shrinks to 0)
-        args.append(Const("i32", str(cx.draw(st.one_of(st.integers(0, sig.maxd), st.just(sig.maxd))))))
+        args.append(Const("i32", str(cx.draw(_depth_arg(sig.maxd)))))
         params = params[1:]
     args += [_expr(cx, p, depth) for p in params]
     return tuple(args)
@@ -873,7 +908,7 @@ def _sink(cx: Ctx, t: str) -> Sink:
 
 def _local_target(cx: Ctx, t: str) -> str:
     existing = cx.writable(t)
-    if existing and cx.draw(st.booleans()):
+    if existing and cx.draw(_BOOLS):
         return _pick(cx.draw, existing)
     return cx.new_local(t)
 
@@ -902,12 +937,8 @@ def _stmt(cx: Ctx, depth: int) -> Stmt:
             sig = _pick(draw, calls)
             args = _args(cx, sig, EXPR_DEPTH - 1)
             return CallStmt(sig.name, args, tuple(_sink(cx, r) for r in sig.results))
-    ts, table = gen.table_sig, gen.table
-    if kind == "icall" and cx.table_ok and ts is not None and table is not None and cx.affordable(gen.table_cost + 4):
-        cx.charge(gen.table_cost + 3)
-        value = CallIndirect("$tsig", ts.results[0], _args(cx, ts, EXPR_DEPTH - 1), _expr(cx, "i32", 2),
-                             len(table.entries))
-        return Sunk(value, _sink(cx, value.type))
+    if kind == "icall" and cx.table_ok and gen.table is not None and cx.affordable(gen.table_cost + 4):
+        return _icall(cx)
     mutable = [g for g in gen.globals if g.mutable]
     if kind == "global" and mutable:
         g = _pick(draw, mutable)
@@ -938,30 +969,39 @@ def _stmt(cx: Ctx, depth: int) -> Stmt:
         return Block(label, before, cond, after)
     if kind == "switch":
         label = cx.new_label("s")
-        n = draw(st.integers(1, 3))
+        n = draw(_ints(1, 3))
         index = _expr(cx, "i32", 2)
-        targets = tuple(draw(st.lists(st.integers(0, n), min_size=1, max_size=4)))
-        default = draw(st.integers(0, n))
+        targets = tuple(draw(_ints(0, n)) for _ in range(draw(_ints(1, 4))))
+        default = draw(_ints(0, n))
         cx.labels.append(label)
         cases = tuple(_stmts(cx, sub, 2) for _ in range(n))
         cx.labels.pop()
-        return Switch(label, index, targets, default, cases, draw(st.booleans()))
+        return Switch(label, index, targets, default, cases, draw(_BOOLS))
     # "set", and the fallback of every unavailable kind
     t = _pick(draw, gen.types)
     value = _expr(cx, t)
     return Set("local", _local_target(cx, t), value)
 
 
+def _icall(cx: Ctx) -> Stmt:
+    gen = cx.gen
+    assert gen.table is not None and gen.table_sig is not None
+    cx.charge(gen.table_cost + 3)
+    value = CallIndirect("$tsig", gen.table_sig.results[0], _args(cx, gen.table_sig, EXPR_DEPTH - 1),
+                         _expr(cx, "i32", 2), len(gen.table.entries))
+    return Sunk(value, _sink(cx, value.type))
+
+
 def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
     draw = cx.draw
-    bound = draw(st.integers(1, MAX_LOOP_BOUND))
+    bound = draw(_ints(1, MAX_LOOP_BOUND))
     bound = max(1, min(bound, MULT_CAP // cx.mult))
     counter = cx.new_counter()
     label = cx.new_label("L")
     types: tuple[str, ...] = ()
     inits: tuple[Expr, ...] = ()
     if with_params:
-        types = tuple(_pick(draw, cx.gen.types) for _ in range(draw(st.integers(1, 2))))
+        types = tuple(_pick(draw, cx.gen.types) for _ in range(draw(_ints(1, 2))))
         inits = tuple(_expr(cx, t, 2) for t in types)
     saved = cx.mult
     cx.mult *= bound
@@ -972,18 +1012,23 @@ def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
         return Loop(label, counter, bound, body)
     top = types[-1]
     step_op = _pick(draw, STEP_OPS[top])
-    step = _expr(cx, top, 2)
+    calls = [s for s in cx.callees if s.results == (top,) and cx.affordable(s.cost + 2)]
+    if calls and draw(_BOOLS):  # the loop's values ride on the stack across this call, every iteration
+        sig = _pick(draw, calls)
+        step: Expr = Call(sig.name, top, _args(cx, sig, 1))
+    else:
+        step = _expr(cx, top, 2)
     cx.mult = saved
     sinks = tuple(_sink(cx, t) for t in types)
     return ParamLoop(label, counter, bound, types, inits, body, step_op, step, sinks)
 
 
 def _types(draw: Any, gen: Gen, max_size: int) -> tuple[str, ...]:
-    return tuple(_pick(draw, gen.types) for _ in range(draw(st.integers(0, max_size))))
+    return tuple(_pick(draw, gen.types) for _ in range(draw(_ints(0, max_size))))
 
 
 def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, partner: Sig | None = None,
-              may_trap: bool = False, type_use: str | None = None) -> tuple[Func, int]:
+              may_trap: bool = False, type_use: str | None = None, force_icall: bool = False) -> tuple[Func, int]:
     """Generate SIG's body; return it with its estimated cost (all frames, for recursive functions)."""
     draw = gen.draw
     names = [f"$p{i}" for i in range(len(sig.params))]
@@ -998,11 +1043,14 @@ def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, partner
     if sig.maxd:
         body.append(_recursion(cx, sig, partner or sig))
         body += _stmts(cx, STMT_DEPTH - 1, 2)
-    if draw(st.booleans()):  # epilogue: every parameter and local is observed
+    if (force_icall and cx.mult == 1 and cx.table_ok and gen.table is not None
+            and not any(isinstance(n, CallIndirect) for stmt in body for n in stmt.walk())):
+        body.append(_icall(cx))  # the table exists to be called through
+    if draw(_BOOLS):  # epilogue: every parameter and local is observed
         for name, t in cx.params + cx.locals:
             if not name.startswith("$c"):
                 body += _out(cx, Get("local", name, t))
-    if may_trap and draw(st.integers(0, 31)) == 31:  # rarely, a late trap
+    if may_trap and draw(_ints(0, 31)) == 31:  # rarely, a late trap
         kind = _pick(draw, ("div0", "unreachable", "oob"))
         value = _expr(cx, "i32", 1) if kind == "div0" else None
         body.append(Trap(kind, value))
@@ -1023,7 +1071,7 @@ def _recursion(cx: Ctx, sig: Sig, target: Sig) -> Stmt:
         # the left operand stays on the operand stack across the recursive call, in every frame
         op, _ = _pick(draw, [b for b in BINOPS[t] if b[1] == (t, t) and b[0].split(".")[1][:3] not in ("div", "rem")])
         value = Op(op, t, (_expr(cx, t, 2), Call(target.name, t, args)))
-        if t != "v128" and draw(st.booleans()):
+        if t != "v128" and draw(_BOOLS):
             return If(guard, (_out(cx, value)[0],))
         return If(guard, (Set("local", _local_target(cx, t), value),))
     return If(guard, (CallStmt(target.name, args, tuple(_sink(cx, r) for r in target.results)),))
@@ -1040,68 +1088,84 @@ def _rename(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
+def _global(gen: Gen, i: int) -> Global:
+    draw = gen.draw
+    t = _pick(draw, gen.types)
+    mutable, exported = draw(_BOOLS), draw(_BOOLS)
+    return Global(f"$g{i}", t, mutable, _const(draw, t), f"g{i}" if exported else None)
+
+
+def _table(gen: Gen) -> tuple[list[Func], list[Sig]]:
+    """The funcref table: 2-3 functions of one type, last in the module."""
+    draw = gen.draw
+    if draw(_ints(0, 2)) == 0:
+        return [], []
+    params = _types(draw, gen, 2)
+    result = (_pick(draw, gen.types),)
+    funcs: list[Func] = []
+    sigs: list[Sig] = []
+    for i in reversed(range(draw(_ints(2, 3)))):
+        sig = Sig(f"$t{i}", params, result)
+        func, sig.cost = _span(draw, lambda: _function(gen, sig, list(sigs), False, type_use="$tsig"))
+        funcs.insert(0, func)
+        sigs.insert(0, sig)
+    entries = tuple(_pick(draw, [s.name for s in sigs]) for _ in range(draw(_ints(2, 4))))
+    gen.table = Table(params, result, entries)
+    gen.table_sig = Sig("$tsig", params, result)
+    gen.table_cost = max(s.cost for s in sigs)
+    return funcs, sigs
+
+
+def _unit(gen: Gen, count: int, max_funcs: int, later: list[Sig]) -> tuple[list[Func], list[Sig], bool]:
+    """A plain function, a self-recursive one, or a mutually recursive pair; and
+    whether it is the first unit in module order (its first function is exported)."""
+    draw = gen.draw
+    kind = _pick(draw, ("plain", "self", "plain", "mutual") if count + 2 <= max_funcs else ("plain", "self"))
+    first = count + (2 if kind == "mutual" else 1) >= max_funcs or draw(_ints(0, 2)) == 0
+    maxd = draw(_ints(1, MAX_DEPTH)) if kind != "plain" else 0
+    sigs = [Sig(f"$u{count + k}", ("i32",) * bool(maxd) + _types(draw, gen, 3), _types(draw, gen, 2), maxd)
+            for k in range(2 if kind == "mutual" else 1)]
+    funcs, cost = [], 0
+    for k, sig in enumerate(sigs):
+        partner = sigs[1 - k] if len(sigs) == 2 else None
+        func, c = _span(draw, lambda: _function(gen, sig, list(later), gen.table is not None, partner=partner,
+                                                may_trap=True, force_icall=first and k == 0))
+        funcs.append(func)
+        cost += c
+    for sig in sigs:
+        sig.cost = cost
+    return funcs, sigs, first
+
+
 @st.composite
 def _programs(draw: Any, max_funcs: int, simd: bool) -> Program:
     gen = Gen(draw, simd)
     max_funcs = max(1, max_funcs)
 
     # globals: mutable ones are updated in loops; float ones may start as NaN payloads
-    for i in range(draw(st.integers(0, 3))):
-        t = _pick(draw, gen.types)
-        mutable, exported = draw(st.booleans()), draw(st.booleans())
-        gen.globals.append(Global(f"$g{i}", t, mutable, _const(draw, t), f"g{i}" if exported else None))
+    for i in range(draw(_ints(0, 3))):
+        gen.globals.append(_span(draw, lambda: _global(gen, i)))
 
     # The functions are generated callee first: each may call only the ones
     # generated before it (which come after it in the module), so the call graph
-    # is acyclic outside recursion groups, and one function's choices form one
-    # contiguous span that the shrinker can delete.
-    # First the funcref table: 2-3 functions of one type, last in the module.
-    table_funcs: list[Func] = []
-    later: list[Sig] = []
-    if draw(st.integers(0, 2)) != 0:
-        params = _types(draw, gen, 2)
-        result = (_pick(draw, gen.types),)
-        n = draw(st.integers(2, 3))
-        for i in reversed(range(n)):
-            sig = Sig(f"$t{i}", params, result)
-            func, sig.cost = _span(draw, lambda: _function(gen, sig, list(later), False, type_use="$tsig"))
-            table_funcs.insert(0, func)
-            later.insert(0, sig)
-        entries = tuple(_pick(draw, [s.name for s in later]) for _ in range(draw(st.integers(2, 4))))
-        gen.table = Table(params, result, entries)
-        gen.table_sig = Sig("$tsig", params, result)
-        gen.table_cost = max(s.cost for s in later)
-
-    # then units: a plain function, a self-recursive one, or a mutually recursive pair
+    # is acyclic outside recursion groups; every global, the table, every unit
+    # and every function is one span of choices that the shrinker can delete.
+    table_funcs, later = _span(draw, lambda: _table(gen))
     units: list[list[Func]] = []
-    count = 0
     while True:
-        kind = _pick(draw, ("plain", "self", "mutual") if count + 2 <= max_funcs else ("plain", "self"))
-        maxd = draw(st.integers(1, MAX_DEPTH)) if kind != "plain" else 0
-        sigs = [Sig(f"$u{count + k}", ("i32",) * bool(maxd) + _types(draw, gen, 3), _types(draw, gen, 2), maxd)
-                for k in range(2 if kind == "mutual" else 1)]
-        made, cost = [], 0
-        for k, sig in enumerate(sigs):
-            partner = sigs[1 - k] if len(sigs) == 2 else None
-            func, c = _span(draw, lambda: _function(gen, sig, list(later), gen.table is not None, partner=partner,
-                                                    may_trap=True))
-            made.append(func)
-            cost += c
-        for sig in sigs:
-            sig.cost = cost
-        units.insert(0, made)
+        funcs, sigs, first = _span(draw, lambda: _unit(gen, sum(map(len, units)), max_funcs, later))
+        units.insert(0, funcs)
         later = sigs + later
-        count += len(sigs)
-        if count >= max_funcs or draw(st.integers(0, 2)) == 0:
+        if first:
             break
 
     ordered = [f for unit in units for f in unit]
     names = {f.name: f"$f{i}" for i, f in enumerate(ordered)}
-    exports = draw(st.integers(1, min(3, len(ordered))))
+    exports = draw(_ints(1, min(3, len(ordered))))
     funcs = [replace(_rename(f, names), export=f"f{i}" if i < exports else None) for i, f in enumerate(ordered)]
     start = None
-    if draw(st.integers(0, 3)) == 3:
-        func, _ = _function(gen, Sig("$start", (), ()), later, gen.table is not None)
+    if draw(_ints(0, 3)) == 3:
+        func, _ = _span(draw, lambda: _function(gen, Sig("$start", (), ()), later, gen.table is not None))
         funcs.append(_rename(func, names))
         start = "$start"
     data = draw(st.binary(max_size=8))
@@ -1113,3 +1177,62 @@ def programs(max_funcs: int = 4, simd: bool = False) -> st.SearchStrategy[Progra
     counts two), plus 2-3 table functions when a table is drawn and an optional
     start function; the first 1..3 are exported; v128 only when SIMD."""
     return _programs(max_funcs, simd)
+
+
+# ---------------------------------------------------------------------------
+# Campaign glue: a deterministic draw per case seed, and Hypothesis shrinking.
+
+
+class _Interesting(Exception):
+    """Raised by the shrinking property when a program is still interesting."""
+
+
+#: Hypothesis' first examples are deliberately the simplest; a case runs the example
+#: generated at this position under its seed (deterministic for a given seed).
+DRAW_INDEX = 12
+
+
+def _run(seed: int, simd: bool, test: Callable[[Program], None], shrink: bool) -> None:
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as seed_
+
+    phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
+    calls = [0]
+
+    def numbered(program: Program) -> None:
+        calls[0] += 1
+        if calls[0] > DRAW_INDEX:  # the drawn example, then (when shrinking) every candidate
+            test(program)
+
+    wrapped = seed_(seed)(settings(max_examples=DRAW_INDEX + 1, database=None, deadline=None, phases=phases,
+                                   suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
+                                   derandomize=False, print_blob=False)(given(programs(simd=simd))(numbered)))
+    wrapped()
+
+
+def draw(seed: int, simd: bool = False) -> Program:
+    """The program a campaign case with SEED runs (the same seed always draws the same program)."""
+    drawn: list[Program] = []
+
+    def test(program: Program) -> None:
+        if not drawn:
+            drawn.append(program)
+
+    _run(seed, simd, test, shrink=False)
+    return drawn[0]
+
+
+def shrink(seed: int, simd: bool, interesting: Callable[[Program], bool]) -> Program | None:
+    """Hypothesis-shrink the program drawn for SEED while INTERESTING holds; None if it never held."""
+    best: list[Program] = []
+
+    def test(program: Program) -> None:
+        if interesting(program):
+            best.append(program)  # Hypothesis replays the minimal example last
+            raise _Interesting
+
+    try:
+        _run(seed, simd, test, shrink=True)
+    except _Interesting:
+        pass
+    return best[-1] if best else None

@@ -202,9 +202,19 @@ def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[
               "suspensions": len(finding.schedule.crossings) if finding.schedule else 0}
     schedule = minimize_schedule(judge, finding) if finding.schedule is not None else Schedule("none", ())
     spec = "none" if not schedule.crossings else f"{schedule.label};spread:8"
-    module = wasm
+    module, text = wasm, None
     if plan.generator == "smith" and options.shrink_attempts > 0:
         module = shrink_module(wasm, _check_args(plan, spec), facets, attempts=options.shrink_attempts)
+    elif plan.generator == "structured" and options.shrink_attempts > 0:
+        from resumefuzz.fuzz import structured
+
+        def interesting(program: Any) -> bool:
+            found = _verify(program.wasm(), plan, spec)
+            return found is not None and found.status == DIVERGENT and bool(facets & set(found.facets))
+
+        shrunk = structured.shrink(plan.seed, plan.profile == "simd", interesting)
+        if shrunk is not None:
+            module, text = shrunk.wasm(), shrunk.wat()
     # The recorded case must replay: re-judge exactly what is written.
     verdict = _verify(module, plan, spec)
     if verdict is None or verdict.status != DIVERGENT:
@@ -227,7 +237,7 @@ def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[
     try:
         from . import wasmtools
 
-        files["module.wat"] = wasmtools.print_text(module)
+        files["module.wat"] = text if text is not None and module is not wasm else wasmtools.print_text(module)
     except Exception:  # noqa: BLE001 - printing is a convenience
         pass
     signature = _signature(sorted(facets), plan.engine, module)
