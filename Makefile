@@ -20,7 +20,7 @@ node_modules/.installed: package.json package-lock.json
 
 # A short default campaign (seconds, not minutes); findings land in out/fuzz.
 fuzz: setup
-	$(BIN)/resumefuzz fuzz --time 30s --out out/fuzz
+	$(BIN)/resumefuzz fuzz --generator mixed --jobs 2 --time 30s --out out/fuzz
 
 # The fast suite (under ~10 minutes on 2 cores). Long suites are marked `nightly`.
 test: setup

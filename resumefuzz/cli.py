@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate programs, judge each under several schedules and engine configurations, "
                     "minimize and record findings under OUT/findings/<signature>/. "
                     "Exit 0 with no findings, 1 with findings, 2 on bad usage.")
-    fuzz.add_argument("--generator", default="smith", help="smith | structured | mixed (default: smith)")
+    fuzz.add_argument("--generator", default="mixed", help="smith | structured | mixed (default: mixed)")
     fuzz.add_argument("--profile", default="core", help="feature profile: core | simd (default: core)")
     fuzz.add_argument("--engine", default="asyncify",
                       help="engine spec; plain `asyncify` also fuzzes its configuration (default)")

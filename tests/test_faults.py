@@ -227,3 +227,29 @@ def test_replay_line_reproduces_a_fault(capsys, program):
     argv = shlex.split(replay.removeprefix("replay:"))
     assert argv[0] == "resumefuzz"
     assert main(argv[1:]) == 1
+
+
+# Every oracle facet has a planted fault that the oracle reports under it.
+FACET_WITNESS = {
+    "trap": "skip-memory-grow",  # reading the never-grown pages traps after resume
+    "result": "corrupt-table-entry",  # call_indirect reaches the wrong function
+    "output": "drop-output",
+    "memory": "skip-memory-grow",
+    "global": "skip-hidden-global",
+    "table": "corrupt-table-entry",
+    "crossings": "rerun-start",  # the re-run start function crosses extra yield points
+}
+
+
+def test_every_facet_has_a_witness() -> None:
+    from resumefuzz.oracles import FACETS
+
+    assert set(FACET_WITNESS) == set(FACETS)
+
+
+@pytest.mark.parametrize("facet", sorted(FACET_WITNESS))
+def test_each_facet_catches_a_planted_fault(capsys, program, facet):
+    fault = FACET_WITNESS[facet]
+    code, report = check(capsys, program(fault), "--engine", f"faulty:{fault}")
+    assert code == 1
+    assert facet in headline_facets(report)
