@@ -2,6 +2,7 @@
 
     .venv/bin/python fuzz/transparency_fuzzer.py -max_total_time=600 [CORPUS_DIR]
 
+wasm-smith consumes the fuzzer's bytes directly (its native input).
 Environment: RESUMEFUZZ_ENGINE (default asyncify), RESUMEFUZZ_SMITH_PROFILE (default core).
 """
 

@@ -452,8 +452,8 @@ class Campaign:
         worker.kill()
         worker.index = None
         self.stats.cases += 1
-        setattr(self.stats, {"crash": "crashes", "hang": "hangs", "memory": "memory"}[kind],
-                getattr(self.stats, {"crash": "crashes", "hang": "hangs", "memory": "memory"}[kind]) + 1)
+        counter = {"crash": "crashes", "hang": "hangs", "memory": "memory"}[kind]
+        setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         wasm, record, smith_input = generate(plan)
         files: dict[str, bytes | str] = {
             "module.wasm": wasm,

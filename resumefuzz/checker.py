@@ -45,6 +45,7 @@ class Verdict:
     status: str
     findings: list[Finding] = field(default_factory=list)
     inconclusive: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     crossings: int = 0
     schedules: int = 0
     suspensions: int = 0
@@ -82,15 +83,30 @@ class Judge:
         self.b = run(self.suspendable, seed, "B")
         exhausted = ("A", self.a.exhausted) if self.a.exhausted else ("B", self.b.exhausted)
         self.inconclusive = f"straight run {exhausted[0]}: {exhausted[1]}" if exhausted[1] else None
+        self.notes: list[str] = []
 
     @property
     def crossings(self) -> int:
         return self.b.crossings or 0
 
     def transform(self) -> Finding | None:
-        """A vs B: is the transform transparent?"""
-        divergences = compare(self.a, self.b, exclude=self.prep.private | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY},
-                              names=self.prep.names)
+        """A vs B: is the transform transparent?
+
+        Arithmetic NaN payloads are nondeterministic in wasm, and an optimizing
+        transform may fold them differently (Binaryen canonicalizes).  If A and B
+        diverge under such a configuration, both are re-run with wasmtime's NaN
+        canonicalization: a divergence that vanishes is NaN nondeterminism
+        (noted in ``self.notes``), not a transform bug.
+        """
+        exclude = self.prep.private | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY}
+        divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names)
+        if divergences and self.prep.engine.folds_nans():
+            plain, suspendable = self.prep.runtimes(canonicalize_nans=True)
+            a, b = run(plain, self.seed, "A"), run(suspendable, self.seed, "B")
+            if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names):
+                self.notes.append("A and B differ only in arithmetic NaN payloads (allowed by the wasm spec; "
+                                  "equal under NaN canonicalization): " + ", ".join(sorted({d.facet for d in divergences})))
+                return None
         return Finding("A vs B", None, self.b, divergences) if divergences else None
 
     def interrupted(self, sched: Schedule, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
@@ -114,6 +130,7 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
         verdict.inconclusive.append(judge_.inconclusive)
     else:
         finding = judge_.transform()
+        verdict.notes += judge_.notes
         if finding:
             verdict.findings.append(finding)
         for sched in expand(schedule, judge_.crossings, seed):
@@ -148,7 +165,8 @@ def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> 
 
 def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source: str) -> str:
     headline = {
-        EQUAL: "EQUAL: every facet matched, bit for bit",
+        EQUAL: "EQUAL: every facet matched, bit for bit" if not verdict.notes
+        else "EQUAL: every facet matched (A vs B up to spec-permitted NaN payloads, see note)",
         DIVERGENT: f"DIVERGENT: {', '.join(verdict.facets)}",
         INCONCLUSIVE: "INCONCLUSIVE: a budget ran out (not a divergence)",
     }[verdict.status]
@@ -165,6 +183,8 @@ def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source
     ]
     for note in verdict.inconclusive:
         lines.append(f"inconclusive: {note}")
+    for note in verdict.notes:
+        lines.append(f"note:         {note}")
     for number, finding in enumerate(verdict.findings):
         if number == 3:
             lines.append(f"\n… and {len(verdict.findings) - 3} more divergent comparison(s): "

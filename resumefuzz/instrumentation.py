@@ -207,11 +207,11 @@ def _load(type_: str, locals_: list[str]) -> list[str]:
     return code
 
 
-def _store_bits(type_: str, local: str) -> list[str]:
-    """Instructions pushing the carrier(s) of the TYPE value held in LOCAL."""
+def _to_bits(type_: str, push: str) -> list[str]:
+    """Instructions turning the TYPE value that PUSH (e.g. `local.get $r0`) pushes into its carrier(s)."""
     if type_ == "v128":
-        return [f"local.get {local}", "i64x2.extract_lane 0", f"local.get {local}", "i64x2.extract_lane 1"]
-    code = [f"local.get {local}"]
+        return [push, "i64x2.extract_lane 0", push, "i64x2.extract_lane 1"]
+    code = [push]
     if type_ in CARRIER:
         code.append(f"{CARRIER[type_]}.reinterpret_{type_}")
     return code
@@ -231,7 +231,7 @@ def _wrapper_text(export: str, target: str, sig: Signature) -> str:
     locals_ = [f"(local $r{i} {t})" for i, t in enumerate(sig.results)]
     body += [f"local.set $r{i}" for i in reversed(range(len(sig.results)))]
     for i, type_ in enumerate(sig.results):
-        body += _store_bits(type_, f"$r{i}")
+        body += _to_bits(type_, f"local.get $r{i}")
     results = [c for t in sig.results for c in _carriers(t)]
     head = f'  (func (export "{export}") {" ".join(params)} (result {" ".join(results)})'
     return "\n".join([head, *(f"    {l}" for l in locals_), *(f"    {i}" for i in body), "  )"])
@@ -322,11 +322,7 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
         module.append("export", f'  (export "{export}" (global {g.name}))')
         if g.type not in REF_TYPES:
             results = " ".join(_carriers(g.type))
-            get_body = [f"global.get {g.name}"] if g.type != "v128" else []
-            if g.type == "v128":
-                get_body = [f"global.get {g.name}", "i64x2.extract_lane 0", f"global.get {g.name}", "i64x2.extract_lane 1"]
-            elif g.type in CARRIER:
-                get_body.append(f"{CARRIER[g.type]}.reinterpret_{g.type}")
+            get_body = _to_bits(g.type, f"global.get {g.name}")
             module.append("func", "\n".join(
                 [f'  (func (export "{getter(g.index)}") (result {results})', *(f"    {l}" for l in get_body), "  )"]))
             if g.mutable:

@@ -41,15 +41,22 @@ class Preparation:
     sites: tuple[int | None, ...] = ()  # static stack height per yield site
     _runtimes: tuple[Runtime, Runtime] | None = None
 
-    def runtimes(self) -> tuple[Runtime, Runtime]:
+    def runtimes(self, *, canonicalize_nans: bool = False) -> tuple[Runtime, Runtime]:
         """Compiled (plain, suspendable) runtimes, built on first use."""
+        if canonicalize_nans:
+            return self._build(True)
         if self._runtimes is None:
-            self._runtimes = (
-                Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt),
-                Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
-                        opt_level=self.wasmtime_opt, max_wasm_stack=INSTRUMENTED_STACK),
-            )
+            self._runtimes = self._build(False)
         return self._runtimes
+
+    def _build(self, canonicalize_nans: bool) -> tuple[Runtime, Runtime]:
+        return (
+            Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt,
+                    canonicalize_nans=canonicalize_nans),
+            Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
+                    opt_level=self.wasmtime_opt, max_wasm_stack=INSTRUMENTED_STACK,
+                    canonicalize_nans=canonicalize_nans),
+        )
 
 
 WASMTIME_OPT_LEVELS = ("none", "speed", "speed_and_size")

@@ -45,9 +45,10 @@ class Runtime:
     """One compiled module, instantiated many times (host functions defined once)."""
 
     def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed",
-                 max_wasm_stack: int | None = None) -> None:
+                 max_wasm_stack: int | None = None, canonicalize_nans: bool = False) -> None:
         config = wasmtime.Config()
         config.consume_fuel = True
+        config.cranelift_nan_canonicalization = canonicalize_nans
         if max_wasm_stack is not None:
             config.max_wasm_stack = max_wasm_stack
         config.cranelift_opt_level = opt_level
@@ -238,10 +239,10 @@ class Machine:
         for i, entry in enumerate(image.entries):
             table.set(self.ctx, i, self.func_by_id(entry))
 
-    def restore(self, snapshot: Snapshot) -> None:
+    def restore(self, snapshot: Snapshot, *, grow: bool = True) -> None:
         """The harness's restore path: memories (grown first), globals, tables, dropped segments."""
         for memory in snapshot.memories:
-            self.restore_memory(memory)
+            self.restore_memory(memory, grow=grow)
         for image in snapshot.globals:
             self.restore_global(image)
         for table in snapshot.tables:

@@ -87,6 +87,15 @@ class Engine(abc.ABC):
     def finish_resume(self, machine: "Machine") -> None:
         """Called inside the suspend import while resuming: back to normal execution."""
 
+    def folds_nans(self) -> bool:
+        """True if the transform may constant-fold NaN-producing arithmetic.
+
+        The wasm spec leaves the payload of an arithmetic NaN nondeterministic,
+        so an optimizing transform may legally change it; the transform oracle
+        (A vs B) then re-judges with wasmtime's NaN canonicalization.
+        """
+        return False
+
     def restore(self, machine: "Machine", snapshot: "Snapshot") -> None:
         """Write SNAPSHOT's state into a fresh instance (the harness's restore path)."""
         machine.restore(snapshot)

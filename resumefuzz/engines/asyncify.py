@@ -72,6 +72,11 @@ class AsyncifyEngine(Engine):
         except binaryen.BinaryenError as exc:
             raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None
 
+    def folds_nans(self) -> bool:
+        config = self.config
+        return bool(config["optimize_level"] or config["shrink_level"] or config["optimize_before"]
+                    or config["optimize_after"])
+
     def private_keys(self, layout: "Layout") -> set[str]:
         added_globals = [s.key for s in layout.globals if s.origin == "engine"]
         added_memories = [s.key for s in layout.memories if s.origin == "engine"]

@@ -46,13 +46,7 @@ def _quiet_nan(machine: "Machine", snapshot: "Snapshot") -> None:
 
 def _skip_memory_grow(machine: "Machine", snapshot: "Snapshot") -> None:
     """Write memory back without first growing it to the saved page count."""
-    for memory in snapshot.memories:
-        machine.restore_memory(memory, grow=False)
-    for image in snapshot.globals:
-        machine.restore_global(image)
-    for table in snapshot.tables:
-        machine.restore_table(table)
-    machine.replay_drops()
+    machine.restore(snapshot, grow=False)
 
 
 def _drop_output(machine: "Machine", snapshot: "Snapshot") -> None:
