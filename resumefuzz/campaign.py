@@ -40,6 +40,7 @@ GENERATORS = ("smith", "structured", "mixed")
 CAMPAIGN_SCHEDULE = "quick"
 _YIELD_CHOICES = ("all", "all", "entry,loop,call", "loop", "call,loop")
 _WASMTIME_OPT = ("speed", "none", "speed_and_size")
+_SCHEDULE_CHOICES = (CAMPAIGN_SCHEDULE,) * 3 + ("systematic",)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class CasePlan:
                       f"optimize-before={pick(4, ('false', 'false', 'true'))},"
                       f"optimize-after={pick(5, ('false', 'false', 'true'))}")
         return cls(index, seed, generator, options.profile, engine, pick(6, _YIELD_CHOICES),
-                   pick(7, _WASMTIME_OPT), CAMPAIGN_SCHEDULE)
+                   pick(7, _WASMTIME_OPT), pick(8, _SCHEDULE_CHOICES))
 
 
 @dataclass
@@ -311,8 +312,8 @@ def _worker_main(conn: multiprocessing.connection.Connection, options: Options) 
         try:
             result = run_case(plan, options, notify=lambda: conn.send(("minimizing", index)))
         except Exception as exc:  # noqa: BLE001 - a harness error must not end the campaign
-            result = {"status": "error", "why": f"{type(exc).__name__}: {exc}",
-                      "traceback": traceback.format_exc(limit=8)}
+            result = {"status": "error", "why": f"case {index}: {type(exc).__name__}: {exc}",
+                      "traceback": traceback.format_exc(limit=12)}
         conn.send(("done", index, result))
 
 
@@ -432,7 +433,7 @@ class Campaign:
         stats.deep_suspensions += result.get("deep", 0)
         stats.grown_suspensions += result.get("grown", 0)
         if status == "error":
-            self.errors.append(result["why"])
+            self.errors.append(result["why"] + "\n" + result.get("traceback", ""))
             print(f"resumefuzz: harness error in a case: {result['why']}", file=sys.stderr)
             return
         setattr(stats, status, getattr(stats, status) + 1)

@@ -28,6 +28,7 @@ from .values import Value
 from .yieldpoints import CROSSINGS_KEY, NEVER, SITE_KEY, TARGET_KEY
 
 MAX_SUSPENSIONS = 100_000
+INSTANTIATE = "<instantiate>"
 
 
 def run(
@@ -69,7 +70,12 @@ class _Run:
 
     # -- driver ------------------------------------------------------------------
     def execute(self) -> Observation:
-        machine = self.runtime.instantiate(HostState(self.seed))
+        try:
+            machine = self.runtime.instantiate(HostState(self.seed))
+        except wasmtime.Trap as exc:  # an out-of-bounds active segment traps instantiation itself
+            self.obs.calls = [CallRecord(INSTANTIATE, trap_code(exc), ())]
+            self.runtime.on_suspend = None
+            return self.obs
         self.initial_pages = [m.pages for m, s in zip(machine.capture_memories(), self.runtime.layout.memories)
                               if s.origin == "program"]
         self._aim(machine)

@@ -7,6 +7,8 @@ straight run B has told how many crossings the program makes::
     SPEC   := PART (';' PART)*
     auto          every:K (K chosen so at most 500 suspensions) ; spread:32 ; random:16x4
     quick         every:K (at most 100 suspensions) ; spread:8 ; random:4x3  (campaigns)
+    systematic    every ; each  (each crossing in turn) — for runs of at most 64 crossings,
+                  else every:K (at most 500 suspensions) ; spread:64
     every[:K]     one run suspending at every K-th crossing (default every crossing)
     each          one run per crossing, suspending only there
     spread:N      N runs with one suspension each, evenly spread over the run
@@ -43,7 +45,8 @@ class Schedule:
         return f"{self.label} [{len(self.crossings)} suspension(s) at {shown}]"
 
 
-_PART = re.compile(r"^(auto|quick|none|each|every(?::(\d+))?|spread:(\d+)|at:([\d,]+)|random:(\d+)(?:x(\d+))?)$")
+SYSTEMATIC_EACH_LIMIT = 64
+_PART = re.compile(r"^(auto|quick|systematic|none|each|every(?::(\d+))?|spread:(\d+)|at:([\d,]+)|random:(\d+)(?:x(\d+))?)$")
 
 
 def validate(spec: str) -> str:
@@ -64,6 +67,12 @@ def expand(spec: str, total: int, seed: int) -> list[Schedule]:
     rng = random.Random(seed ^ 0x5C4ED)
     for part in validate(spec).split(";"):
         part = part.strip()
+        if part == "systematic":
+            if total <= SYSTEMATIC_EACH_LIMIT:
+                schedules += expand("every;each", total, seed)
+            else:
+                schedules += expand(f"every:{math.ceil(total / AUTO_EVERY_LIMIT)};spread:64", total, seed)
+            continue
         if part in ("auto", "quick"):
             limit, rest = (AUTO_EVERY_LIMIT, "spread:32;random:16x4") if part == "auto" else (QUICK_EVERY_LIMIT, "spread:8;random:4x3")
             stride = max(1, math.ceil(total / limit))

@@ -101,3 +101,21 @@ def test_unsupported_imports_and_fields_are_named() -> None:
         observe(wasmtools.parse('(module (import "host" "out_i32" (func (param i64))))'))
     with pytest.raises(Unsupported, match="shared"):
         ModuleText.parse("(module\n  (memory $#memory0 (;0;) 1 2 shared)\n)")
+
+
+def test_systematic_schedules_cover_every_crossing_in_turn() -> None:
+    small = expand("systematic", 10, 0)
+    assert (tuple(range(1, 11)) in [s.crossings for s in small])  # every crossing in one run
+    assert {s.crossings for s in small} >= {(c,) for c in range(1, 11)}  # each crossing alone
+    assert len(expand("systematic", 1000, 0)) <= 65
+
+
+def test_a_trapping_instantiation_is_an_observed_trap() -> None:
+    from resumefuzz.checker import check
+    from resumefuzz.engines import get_engine
+
+    wasm = wasmtools.parse('(module (memory 1 1) (data (i32.const 65535) "ab") (func (export "f")))')
+    verdict = check(wasm, get_engine("asyncify"), schedule="every")
+    assert verdict.status == "equal"
+    faulty = check(wasm, get_engine("faulty:drop-output"), schedule="every")
+    assert faulty.status == "equal" and faulty.suspensions == 0  # nothing ran, nothing to resume
