@@ -229,7 +229,8 @@ def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[
                                      "original": finding.schedule and list(finding.schedule.crossings)}, indent=2),
         "engine.json": json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
                                    "wasmtime_opt": plan.wasmtime_opt}, indent=2),
-        "case.json": json.dumps({**asdict(plan), **record, "before": before, "after": after}, indent=2),
+        "case.json": json.dumps({**asdict(plan), **record, "facets": sorted(facets), "before": before,
+                                 "after": after}, indent=2),
         "report.txt": verdict.report if verdict else "replay did not reproduce; see case.json\n",
         "replay": _replay_script(plan, spec),
     }

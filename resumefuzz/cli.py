@@ -1,4 +1,4 @@
-"""Command line: `resumefuzz check`, `resumefuzz fuzz`, `resumefuzz inspect`.
+"""Command line: `resumefuzz check | fuzz | corpus | replay | smoke | inspect`.
 
 Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
 3 the module uses something the engine/harness cannot handle · 4 inconclusive
@@ -20,6 +20,7 @@ from .errors import BadInput, ResumefuzzError
 from .preparation import WASMTIME_OPT_LEVELS
 
 EXIT_BAD_INPUT = 2
+DEFAULT_CORPUS = Path("corpus")
 EXIT_INTERNAL = 70
 
 
@@ -101,6 +102,34 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--shrink-attempts", type=int, default=40, help="wasm-tools shrink attempts per finding")
     fuzz.add_argument("--no-progress", action="store_true", help="no live progress display")
 
+    corpus = sub.add_parser("corpus", help="manage the regression corpus")
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True, parser_class=_Parser)
+    add = corpus_sub.add_parser("add", help="take a (minimized) finding into the corpus (deduplicated by content)")
+    add.add_argument("finding", type=Path, help="a finding directory written by `resumefuzz fuzz`")
+    add.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"corpus folder (default: {DEFAULT_CORPUS})")
+    add.add_argument("--name", help="case name (default: finding-<facets>-<hash>)")
+    add.add_argument("--note", help="one line: what the case guards")
+    corpus_check = corpus_sub.add_parser("check", help="validate every corpus entry; report malformed ones by path")
+    corpus_check.add_argument("paths", type=Path, nargs="*", default=[DEFAULT_CORPUS])
+
+    replay = sub.add_parser("replay", help="replay the corpus: one line per case, exit 1 on any regression",
+                            description="Judge every corpus case and compare with its expected verdict. "
+                                        "Exit 0 all as expected, 1 a regression, 2 malformed corpus or bad usage.")
+    replay.add_argument("paths", type=Path, nargs="*", default=[DEFAULT_CORPUS], help=f"cases or folders (default: {DEFAULT_CORPUS})")
+    replay.add_argument("--junit", type=Path, help="write JUnit XML here")
+    replay.add_argument("--json", type=Path, help="write a JSON report here")
+    replay.add_argument("--with-faults", action="store_true", help="also demand that each case catches its `catches` faults")
+    replay.add_argument("--quiet", action="store_true", help="print only regressions and the summary")
+
+    smoke = sub.add_parser("smoke", help="the per-change check: replay the corpus, then a short campaign, within a budget",
+                           description="Replay the corpus, then fuzz for the rest of the budget. "
+                                       "Exit 0 clean, 1 a regression or a finding, 2 bad usage.")
+    smoke.add_argument("--time", type=_duration, default=60.0, help="total budget (default 60s)")
+    smoke.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    smoke.add_argument("--jobs", type=_positive, default=2)
+    smoke.add_argument("--seed", type=_seed, default=0)
+    smoke.add_argument("--out", type=Path, default=Path("out/smoke"))
+
     inspect = sub.add_parser("inspect", help="decode and summarize a snapshot file")
     inspect.add_argument("snapshot", type=Path)
     inspect.add_argument("--module", type=Path, help="check the snapshot belongs to this (prepared) module")
@@ -159,6 +188,66 @@ def _fuzz(args: argparse.Namespace) -> int:
     return 1 if stats.findings else 0
 
 
+def _corpus(args: argparse.Namespace) -> int:
+    from . import corpus
+
+    if args.corpus_command == "add":
+        sidecar, added = corpus.add_finding(args.finding, args.corpus, name=args.name, note=args.note)
+        print(f"{'added' if added else 'already in the corpus (same module)'}: {sidecar}")
+        return 0
+    cases, errors = corpus.discover(args.paths)
+    errors += corpus.validate_modules(cases)
+    for message in errors:
+        print(f"malformed: {message}", file=sys.stderr)
+    print(f"{len(cases)} case(s) checked, {len(errors)} malformed")
+    return EXIT_BAD_INPUT if errors else 0
+
+
+def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool = False,
+                   junit: Path | None = None, json_out: Path | None = None) -> int:
+    from . import corpus
+
+    cases, errors = corpus.discover(paths)
+    for message in errors:
+        print(f"MALFORMED   {message}")
+
+    def show(result: "corpus.Result") -> None:
+        if not quiet or result.outcome != "pass":
+            print(f"{result.outcome.upper():<11} {result.name:<44} {result.detail} ({result.seconds:.1f}s)", flush=True)
+
+    results = corpus.replay(cases, with_faults=with_faults, progress=show)
+    print(corpus.summary(results, errors))
+    if junit is not None:
+        corpus.write_junit(junit, results, errors)
+    if json_out is not None:
+        corpus.write_json(json_out, results, errors)
+    if any(r.outcome == "regression" for r in results):
+        return 1
+    return EXIT_BAD_INPUT if errors or any(r.outcome == "error" for r in results) else 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    return _replay_corpus(args.paths, with_faults=args.with_faults, quiet=args.quiet,
+                          junit=args.junit, json_out=args.json)
+
+
+def _smoke(args: argparse.Namespace) -> int:
+    import time as time_
+
+    from .campaign import Campaign, Options, summary
+
+    started = time_.monotonic()
+    print(f"== replaying {args.corpus}")
+    code = _replay_corpus([args.corpus], quiet=True, junit=args.out / "corpus.junit.xml")
+    remaining = max(10.0, args.time - (time_.monotonic() - started))
+    print(f"== fuzzing for {remaining:.0f}s")
+    prepare_out_dir(args.out)
+    stats = Campaign(Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed,
+                             out=args.out, progress=False, shrink_attempts=10)).run()
+    print(summary(stats, args.out))
+    return code if code else (1 if stats.findings else 0)
+
+
 def _inspect(args: argparse.Namespace) -> int:
     try:
         data = args.snapshot.read_bytes()
@@ -189,7 +278,9 @@ def _inspect(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"check": _check, "fuzz": _fuzz, "inspect": _inspect}[args.command](args)
+        commands = {"check": _check, "fuzz": _fuzz, "corpus": _corpus, "replay": _replay, "smoke": _smoke,
+                    "inspect": _inspect}
+        return commands[args.command](args)
     except (ResumefuzzError, snapshot.SnapshotError) as exc:
         code = getattr(exc, "exit_code", EXIT_BAD_INPUT)
         print(f"resumefuzz: {'unsupported' if code == 3 else 'error'}: {exc}", file=sys.stderr)

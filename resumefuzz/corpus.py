@@ -1,0 +1,296 @@
+"""The regression corpus: cases a person can read and a tool can run.
+
+A case is ``NAME.wat`` (or ``NAME.wasm``) plus the sidecar ``NAME.json``
+(format in corpus/README.md).  ``replay`` judges every case and compares the
+verdict with the one the sidecar expects; an expected divergence (a known,
+unfixed engine bug) must still diverge on the same facets, so a silent fix
+is noticed, like a strict xfail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import wasmtools
+from .checker import DIVERGENT, EQUAL, check, write_atomic
+from .engines import get_engine
+from .errors import BadInput, ResumefuzzError, Unsupported
+from .oracles import FACETS
+from .preparation import WASMTIME_OPT_LEVELS
+from .schedule import validate as validate_schedule
+from .yieldpoints import YieldPoints
+
+VERDICTS = ("equal", "divergent", "unsupported")
+_REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
+             "wasmtime_opt": str, "schedule": str, "expect": dict}
+_OPTIONAL = {"catches": list}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+WAT_LIMIT = 16 * 1024  # findings whose text is larger are kept as .wasm
+
+
+class CorpusError(BadInput):
+    """A malformed corpus entry (the message starts with its path)."""
+
+
+@dataclass(frozen=True)
+class Expectation:
+    verdict: str
+    facets: tuple[str, ...] = ()  # for "divergent": facets it must still show
+    message: str = ""  # for "unsupported": text the refusal must contain
+    issue: str = ""  # optional pointer to the engine bug
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    module: Path
+    sidecar: Path
+    guards: str
+    origin: str
+    seed: int
+    engine: str
+    yield_points: str
+    wasmtime_opt: str
+    schedule: str
+    expect: Expectation
+    catches: tuple[str, ...] = ()
+
+
+@dataclass
+class Result:
+    name: str
+    path: str
+    outcome: str  # "pass" | "regression" | "error"
+    detail: str
+    seconds: float
+    facets: list[str] = field(default_factory=list)
+
+
+def load_case(sidecar: Path) -> Case:
+    """Parse and validate one sidecar; CorpusError names the path and the problem."""
+    def bad(why: str) -> CorpusError:
+        return CorpusError(f"{sidecar}: {why}")
+
+    try:
+        data = json.loads(sidecar.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise bad(f"cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise bad(f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(data, dict):
+        raise bad("the sidecar must be a JSON object")
+    unknown = set(data) - set(_REQUIRED) - set(_OPTIONAL)
+    if unknown:
+        raise bad(f"unknown key {sorted(unknown)[0]!r}")
+    for key, kind in _REQUIRED.items():
+        if key not in data:
+            raise bad(f"missing key {key!r}")
+        if not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool)):
+            raise bad(f"{key!r} must be a {kind.__name__}")
+    name = sidecar.stem
+    if not _NAME.match(name):
+        raise bad("case names use lowercase letters, digits and dashes")
+    modules = [p for p in (sidecar.with_suffix(".wat"), sidecar.with_suffix(".wasm")) if p.is_file()]
+    if len(modules) != 1:
+        raise bad("needs exactly one module beside it (NAME.wat or NAME.wasm)")
+    try:
+        get_engine(data["engine"])
+        YieldPoints.parse(data["yield_points"])
+        validate_schedule(data["schedule"])
+    except BadInput as exc:
+        raise bad(str(exc)) from None
+    if data["wasmtime_opt"] not in WASMTIME_OPT_LEVELS:
+        raise bad(f"'wasmtime_opt' must be one of {', '.join(WASMTIME_OPT_LEVELS)}")
+    if not 0 <= data["seed"] < 2**64:
+        raise bad("'seed' must be in [0, 2**64)")
+    expect = _expectation(data["expect"], bad)
+    catches = tuple(data.get("catches", ()))
+    for fault in catches:
+        try:
+            get_engine(f"faulty:{fault}")
+        except BadInput as exc:
+            raise bad(f"'catches': {exc}") from None
+    return Case(name, modules[0], sidecar, data["guards"], data["origin"], data["seed"], data["engine"],
+                data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches)
+
+
+def _expectation(raw: dict[str, Any], bad: Any) -> Expectation:
+    if set(raw) - {"verdict", "facets", "message", "issue"}:
+        raise bad(f"'expect' has unknown key {sorted(set(raw) - {'verdict', 'facets', 'message', 'issue'})[0]!r}")
+    verdict = raw.get("verdict")
+    if verdict not in VERDICTS:
+        raise bad(f"'expect.verdict' must be one of {', '.join(VERDICTS)}")
+    facets = raw.get("facets", [])
+    if not isinstance(facets, list) or any(f not in FACETS for f in facets):
+        raise bad(f"'expect.facets' must list facets from {', '.join(FACETS)}")
+    if verdict == "divergent" and not facets:
+        raise bad("an expected divergence must name its facets")
+    return Expectation(verdict, tuple(facets), str(raw.get("message", "")), str(raw.get("issue", "")))
+
+
+def discover(paths: list[Path]) -> tuple[list[Case], list[str]]:
+    """Cases under PATHS (folders are searched recursively); malformed entries as messages."""
+    sidecars: list[Path] = []
+    errors: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            sidecars += sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
+            for module in sorted([*path.rglob("*.wat"), *path.rglob("*.wasm")]):
+                if not module.with_suffix(".json").is_file():
+                    errors.append(f"{module}: module without a sidecar ({module.with_suffix('.json').name})")
+        elif path.suffix == ".json":
+            sidecars.append(path)
+        elif path.suffix in (".wat", ".wasm"):
+            sidecars.append(path.with_suffix(".json"))
+        else:
+            errors.append(f"{path}: not a corpus folder, sidecar or module")
+    cases = []
+    for sidecar in sidecars:
+        try:
+            cases.append(load_case(sidecar))
+        except CorpusError as exc:
+            errors.append(str(exc))
+    return cases, errors
+
+
+def validate_modules(cases: list[Case]) -> list[str]:
+    """Every module must load and validate."""
+    errors = []
+    for case in cases:
+        try:
+            wasmtools.load_module(case.module)
+        except BadInput as exc:
+            errors.append(str(exc))
+    return errors
+
+
+def _judge(case: Case, engine: str) -> Any:
+    return check(wasmtools.load_module(case.module), get_engine(engine), seed=case.seed, schedule=case.schedule,
+                 yield_points=case.yield_points, wasmtime_opt=case.wasmtime_opt, source=str(case.module))
+
+
+def replay_case(case: Case) -> Result:
+    """Judge CASE and compare the verdict with the one its sidecar expects."""
+    expect = case.expect
+    started = time.monotonic()
+
+    def result(outcome: str, detail: str, facets: list[str] | None = None) -> Result:
+        return Result(case.name, str(case.module), outcome, detail, time.monotonic() - started, facets or [])
+
+    try:
+        verdict = _judge(case, case.engine)
+    except Unsupported as exc:
+        if expect.verdict == "unsupported" and expect.message in str(exc):
+            return result("pass", f"unsupported as expected: {exc}")
+        return result("regression", f"unsupported: {exc}")
+    except ResumefuzzError as exc:
+        return result("error", str(exc))
+    facets = verdict.facets
+    if expect.verdict == "equal":
+        if verdict.status == EQUAL:
+            return result("pass", f"equal ({verdict.suspensions} suspensions)", facets)
+        why = ", ".join(facets) or "; ".join(verdict.inconclusive)
+        return result("regression", f"{verdict.status}: {why}", facets)
+    if expect.verdict == "divergent":
+        if verdict.status == DIVERGENT and set(expect.facets) <= set(facets):
+            return result("pass", f"still diverges on {', '.join(expect.facets)} (known)", facets)
+        if verdict.status == EQUAL:
+            return result("regression", "no longer diverges: fixed? update the case's expect", facets)
+        return result("regression", f"{verdict.status} on {', '.join(facets) or '-'}, "
+                                    f"expected {', '.join(expect.facets)}", facets)
+    return result("regression", f"expected a refusal, got {verdict.status}", facets)
+
+
+def catch_case(case: Case, fault: str) -> Result:
+    """CASE must diverge under the planted FAULT (the case detects that bug class)."""
+    started = time.monotonic()
+    try:
+        verdict = _judge(case, f"faulty:{fault}")
+        outcome = "pass" if verdict.status == DIVERGENT else "regression"
+        detail = f"caught: {', '.join(verdict.facets)}" if outcome == "pass" else f"fault not caught ({verdict.status})"
+        facets = verdict.facets
+    except ResumefuzzError as exc:
+        outcome, detail, facets = "error", str(exc), []
+    return Result(f"{case.name} [faulty:{fault}]", str(case.module), outcome, detail,
+                  time.monotonic() - started, facets)
+
+
+def replay(cases: list[Case], *, with_faults: bool = False, progress: Any = None) -> list[Result]:
+    results = []
+    for case in cases:
+        for outcome in [replay_case(case), *(catch_case(case, f) for f in (case.catches if with_faults else ()))]:
+            results.append(outcome)
+            if progress:
+                progress(outcome)
+    return results
+
+
+def summary(results: list[Result], errors: list[str]) -> str:
+    counts = {k: sum(r.outcome == k for r in results) for k in ("pass", "regression", "error")}
+    return (f"{len(results)} case(s): {counts['pass']} passed, {counts['regression']} regressed, "
+            f"{counts['error'] + len(errors)} error(s)")
+
+
+def write_junit(path: Path, results: list[Result], errors: list[str]) -> None:
+    suite = ET.Element("testsuite", name="resumefuzz-corpus", tests=str(len(results) + len(errors)),
+                      failures=str(sum(r.outcome == "regression" for r in results)),
+                      errors=str(sum(r.outcome == "error" for r in results) + len(errors)),
+                      time=f"{sum(r.seconds for r in results):.3f}")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname="corpus", name=r.name, file=r.path, time=f"{r.seconds:.3f}")
+        if r.outcome == "regression":
+            ET.SubElement(case, "failure", message=r.detail)
+        elif r.outcome == "error":
+            ET.SubElement(case, "error", message=r.detail)
+    for message in errors:
+        case = ET.SubElement(suite, "testcase", classname="corpus", name=message.split(":")[0])
+        ET.SubElement(case, "error", message=message)
+    write_atomic(path, ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n")
+
+
+def write_json(path: Path, results: list[Result], errors: list[str]) -> None:
+    write_atomic(path, json.dumps({"summary": summary(results, errors), "results": [asdict(r) for r in results],
+                                   "malformed": errors}, indent=2) + "\n")
+
+
+def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: str | None = None) -> tuple[Path, bool]:
+    """Take a (minimized) finding into CORPUS; returns (sidecar, added). Deduplicated by module content."""
+    def read(file: str) -> dict[str, Any]:
+        try:
+            return json.loads((finding / file).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BadInput(f"{finding}: not a finding directory ({file}: {exc})") from None
+
+    case, engine, schedule = read("case.json"), read("engine.json"), read("schedule.json")
+    wasm = wasmtools.load_module(finding / "module.wasm")
+    digest = hashlib.sha256(wasm).hexdigest()[:12]
+    existing, _ = discover([corpus]) if corpus.is_dir() else ([], [])
+    for known in existing:
+        if hashlib.sha256(wasmtools.load_module(known.module)).hexdigest()[:12] == digest:
+            return known.sidecar, False
+    stem = name or f"finding-{'-'.join(case.get('facets', ['unknown']))}-{digest}"
+    if not _NAME.match(stem):
+        raise BadInput(f"--name {stem!r}: use lowercase letters, digits and dashes")
+    text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
+    if text and len(text) <= WAT_LIMIT:
+        write_atomic(corpus / f"{stem}.wat", f";; corpus case taken from finding {finding.name}\n{text}")
+    else:
+        write_atomic(corpus / f"{stem}.wasm", wasm)
+    sidecar = corpus / f"{stem}.json"
+    facets = case.get("facets") or []
+    expect: dict[str, Any] = {"verdict": "divergent", "facets": facets} if facets else {"verdict": "equal"}
+    write_atomic(sidecar, json.dumps({
+        "guards": note or f"{', '.join(facets)} divergence found by resumefuzz fuzz ({finding.name})",
+        "origin": f"finding {finding.name} (campaign seed case {case.get('index')}, {case.get('generator')})",
+        "seed": int(case["seed"]), "engine": engine["engine"], "yield_points": engine["yield_points"],
+        "wasmtime_opt": engine["wasmtime_opt"], "schedule": schedule["spec"], "expect": expect,
+    }, indent=2) + "\n")
+    load_case(sidecar)  # what we wrote must be a valid case
+    return sidecar, True
