@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup fuzz test nightly clean
+.PHONY: setup fuzz test smoke nightly clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -21,6 +21,10 @@ node_modules/.installed: package.json package-lock.json
 # A short default campaign (seconds, not minutes); findings land in out/fuzz.
 fuzz: setup
 	$(BIN)/resumefuzz fuzz --generator mixed --jobs 2 --time 30s --out out/fuzz
+
+# The per-change check: replay the corpus, then fuzz for the rest of a 60 s budget.
+smoke: setup
+	$(BIN)/resumefuzz smoke --time 60s --out out/smoke
 
 # The fast suite (under ~10 minutes on 2 cores). Long suites are marked `nightly`.
 test: setup

@@ -270,12 +270,12 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
 
     case, engine, schedule = read("case.json"), read("engine.json"), read("schedule.json")
     wasm = wasmtools.load_module(finding / "module.wasm")
-    digest = hashlib.sha256(wasm).hexdigest()[:12]
+    digest = hashlib.sha256(wasm).hexdigest()[:16]
     existing, _ = discover([corpus]) if corpus.is_dir() else ([], [])
-    for known in existing:
-        if hashlib.sha256(wasmtools.load_module(known.module)).hexdigest()[:12] == digest:
+    for known in existing:  # the finding's module hash is recorded in every added case's origin
+        if f"module sha256 {digest}" in known.origin:
             return known.sidecar, False
-    stem = name or f"finding-{'-'.join(case.get('facets', ['unknown']))}-{digest}"
+    stem = name or f"finding-{'-'.join(case.get('facets', ['unknown']))}-{digest[:12]}"
     if not _NAME.match(stem):
         raise BadInput(f"--name {stem!r}: use lowercase letters, digits and dashes")
     text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
@@ -288,7 +288,8 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
     expect: dict[str, Any] = {"verdict": "divergent", "facets": facets} if facets else {"verdict": "equal"}
     write_atomic(sidecar, json.dumps({
         "guards": note or f"{', '.join(facets)} divergence found by resumefuzz fuzz ({finding.name})",
-        "origin": f"finding {finding.name} (campaign seed case {case.get('index')}, {case.get('generator')})",
+        "origin": f"finding {finding.name} (campaign case {case.get('index')}, {case.get('generator')}; "
+                  f"module sha256 {digest})",
         "seed": int(case["seed"]), "engine": engine["engine"], "yield_points": engine["yield_points"],
         "wasmtime_opt": engine["wasmtime_opt"], "schedule": schedule["spec"], "expect": expect,
     }, indent=2) + "\n")

@@ -1,0 +1,114 @@
+"""The regression corpus: every case replays as expected; the tooling rejects malformed entries."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from resumefuzz import corpus
+from resumefuzz.cli import main
+from resumefuzz.engines.faults import FAULTS
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CASES, MALFORMED = corpus.discover([CORPUS])
+
+
+def test_the_corpus_is_well_formed() -> None:
+    assert MALFORMED == []
+    assert corpus.validate_modules(CASES) == []
+    assert len(CASES) >= 25
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_replays_as_expected(case: corpus.Case) -> None:
+    result = corpus.replay_case(case)
+    assert result.outcome == "pass", result.detail
+
+
+def test_every_planted_fault_is_caught_by_some_case() -> None:
+    caught = {fault for case in CASES for fault in case.catches}
+    assert caught == set(FAULTS)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.catches], ids=[c.name for c in CASES if c.catches])
+def test_case_catches_its_faults(case: corpus.Case) -> None:
+    for fault in case.catches:
+        result = corpus.catch_case(case, fault)
+        assert result.outcome == "pass", f"{fault}: {result.detail}"
+
+
+# --- tooling ---------------------------------------------------------------
+
+TINY = '(module (import "host" "out_i32" (func (param i32))) (func (export "f") (call 0 (i32.const 1))))'
+GOOD = {"guards": "g", "origin": "hand-written", "seed": 0, "engine": "asyncify", "yield_points": "all",
+        "wasmtime_opt": "speed", "schedule": "every", "expect": {"verdict": "equal"}}
+
+
+def make_case(folder: Path, name: str, sidecar: object, module: str | None = TINY) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if module is not None:
+        (folder / f"{name}.wat").write_text(module)
+    path = folder / f"{name}.json"
+    path.write_text(sidecar if isinstance(sidecar, str) else json.dumps(sidecar))
+    return path
+
+
+@pytest.mark.parametrize("sidecar, module, message", [
+    ("{not json", TINY, "not valid JSON"),
+    ([1, 2], TINY, "JSON object"),
+    ({**GOOD, "extra": 1}, TINY, "unknown key 'extra'"),
+    ({k: v for k, v in GOOD.items() if k != "seed"}, TINY, "missing key 'seed'"),
+    ({**GOOD, "seed": "zero"}, TINY, "'seed' must be a int"),
+    ({**GOOD, "engine": "wasmer"}, TINY, "unknown engine"),
+    ({**GOOD, "schedule": "sometimes"}, TINY, "cannot parse"),
+    ({**GOOD, "expect": {"verdict": "maybe"}}, TINY, "expect.verdict"),
+    ({**GOOD, "expect": {"verdict": "divergent"}}, TINY, "must name its facets"),
+    ({**GOOD, "catches": ["no-such-fault"]}, TINY, "unknown fault"),
+    (GOOD, None, "exactly one module"),
+])
+def test_malformed_entries_are_named_by_path(tmp_path: Path, sidecar: object, module: str | None,
+                                             message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_case(tmp_path, "case-x", sidecar, module)
+    _, errors = corpus.discover([tmp_path])
+    assert len(errors) == 1 and errors[0].startswith(str(path)) and message in errors[0]
+    assert main(["corpus", "check", str(tmp_path)]) == 2
+    assert main(["replay", str(tmp_path)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_replay_reports_regressions_and_writes_junit_and_json(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    make_case(tmp_path / "c", "equal-ok", GOOD)
+    # expects a divergence that a correct engine does not show: a "silent fix" must be a regression
+    make_case(tmp_path / "c", "fixed-bug", {**GOOD, "expect": {"verdict": "divergent", "facets": ["output"]}})
+    junit, report = tmp_path / "r.xml", tmp_path / "r.json"
+    assert main(["replay", str(tmp_path / "c"), "--junit", str(junit), "--json", str(report)]) == 1
+    out = capsys.readouterr().out
+    assert "PASS" in out and "REGRESSION" in out and "no longer diverges" in out
+    suite = ET.parse(junit).getroot()
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert json.loads(report.read_text())["summary"].startswith("2 case(s): 1 passed, 1 regressed")
+
+
+def test_a_finding_becomes_a_case_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "camp"
+    assert main(["fuzz", "--engine", "faulty:drop-output", "--cases", "4", "--seed", "1", "--out", str(out),
+                 "--shrink-attempts", "0", "--no-progress"]) == 1
+    finding = next(p for p in (out / "findings").iterdir() if not p.name.startswith("."))
+    target = tmp_path / "corpus"
+    assert main(["corpus", "add", str(finding), "--corpus", str(target)]) == 0
+    assert main(["corpus", "add", str(finding), "--corpus", str(target)]) == 0
+    assert "already in the corpus" in capsys.readouterr().out
+    cases, errors = corpus.discover([target])
+    assert errors == [] and len(cases) == 1
+    assert cases[0].expect.verdict == "divergent"
+    assert corpus.replay_case(cases[0]).outcome == "pass"  # the known divergence still reproduces
+    shutil.rmtree(out)
+
+
+def test_adding_something_that_is_not_a_finding_is_bad_input(tmp_path: Path) -> None:
+    assert main(["corpus", "add", str(tmp_path), "--corpus", str(tmp_path / "c")]) == 2
