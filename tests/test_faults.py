@@ -116,6 +116,45 @@ TABLE = """
     (local.get $acc)))
 """
 
+LAST_BYTE = """
+(module
+  (memory 1 1)
+  (func (export "run") (local $i i32)
+    (loop $l
+      (i32.store8 (i32.const 65535) (i32.add (local.get $i) (i32.const 7)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))))
+"""
+
+# Two globals of one type that differ: swapping them on restore is visible.
+TWO_GLOBALS = """
+(module
+  (global $a (mut i64) (i64.const 1))
+  (global $b (mut i64) (i64.const 1000))
+  (func (export "run") (result i64) (local $i i32)
+    (loop $l
+      (global.set $a (i64.add (global.get $a) (i64.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+    (i64.sub (global.get $b) (global.get $a))))
+"""
+
+# Live locals of every frame feed the result: losing saved resume data shows.
+LIVE_LOCALS = """
+(module
+  (import "host" "out_i64" (func $out (param i64)))
+  (func $sum (param $n i32) (result i64) (local $x i64)
+    (local.set $x (i64.mul (i64.extend_i32_u (local.get $n)) (i64.const 0x10001)))
+    (if (result i64) (i32.eqz (local.get $n))
+      (then (i64.const 0))
+      (else (i64.add (local.get $x) (call $sum (i32.sub (local.get $n) (i32.const 1)))))))
+  (func (export "run") (result i64)
+    (local $r i64)
+    (local.set $r (call $sum (i32.const 12)))
+    (call $out (local.get $r))
+    (local.get $r)))
+"""
+
 PROGRAM_FOR_FAULT = {
     "skip-hidden-global": HIDDEN_GLOBAL,
     "quiet-nan": SIGNALLING_NAN,
@@ -125,6 +164,12 @@ PROGRAM_FOR_FAULT = {
     "restart-input": INPUTS,
     "rerun-start": START_OUTPUT,
     "corrupt-table-entry": TABLE,
+    "zero-last-byte": LAST_BYTE,
+    "lose-local": LIVE_LOCALS,
+    "truncate-resume-buffer": LIVE_LOCALS,
+    "swap-globals": TWO_GLOBALS,
+    "stale-snapshot": OUTPUTS,
+    "uninstrumented-import": OUTPUTS,
 }
 
 # ---------------------------------------------------------------------------

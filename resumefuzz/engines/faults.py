@@ -90,6 +90,77 @@ def _corrupt_table_entry(machine: "Machine", snapshot: "Snapshot") -> None:
                 return
 
 
+def _zero_last_byte(machine: "Machine", snapshot: "Snapshot") -> None:
+    """Restore, then lose the last byte of every program memory (an off-by-one copy)."""
+    machine.restore(snapshot)
+    for slot in machine.layout.memories:
+        if slot.origin == "program":
+            size = machine.exports[slot.export].data_len(machine.ctx)
+            if size:
+                machine.write_memory(slot.export, size - 1, b"\0")
+
+
+def _resume_data(machine: "Machine") -> tuple[str, int, int]:
+    """(export, start, end) of the saved stack inside Asyncify's private buffer memory."""
+    from .asyncify import BUFFER
+
+    slot = next(s for s in machine.layout.memories if s.origin == "engine")
+    current = int.from_bytes(machine.read_memory(slot.export, BUFFER, 4), "little")
+    return slot.export, BUFFER + 8, current
+
+
+def _lose_local(machine: "Machine", snapshot: "Snapshot") -> None:
+    """Restore, then zero one saved word (a local or operand-stack slot) of the resume data."""
+    machine.restore(snapshot)
+    export, start, end = _resume_data(machine)
+    if end - start >= 8:
+        machine.write_memory(export, start, b"\xa5" * 4)
+
+
+def _truncate_resume_buffer(machine: "Machine", snapshot: "Snapshot") -> None:
+    """Restore, but keep only the first half of the saved stack (the rest reads as zero)."""
+    machine.restore(snapshot)
+    export, start, end = _resume_data(machine)
+    keep = start + (end - start) // 2
+    if end > keep:
+        machine.write_memory(export, keep, bytes(end - keep))
+
+
+def _swap_globals(machine: "Machine", snapshot: "Snapshot") -> None:
+    """Restore two program globals of the same type into each other's place."""
+    from dataclasses import replace
+
+    slots = {s.index: s for s in machine.layout.globals}
+    by_type: dict[str, list[int]] = {}
+    for image in snapshot.globals:
+        slot = slots[image.index]
+        if slot.origin == "program" and slot.mutable:
+            by_type.setdefault(slot.type, []).append(image.index)
+    pair = next((p for p in by_type.values() if len(p) >= 2), None)
+    if pair is None:
+        machine.restore(snapshot)
+        return
+    first, second = pair[0], pair[1]
+    values = {g.index: g.value for g in snapshot.globals}
+    swapped = tuple(replace(g, value=values[second] if g.index == first else values[first] if g.index == second
+                            else g.value) for g in snapshot.globals)
+    machine.restore(replace(snapshot, globals=swapped))
+
+
+_previous: dict[int, "Snapshot"] = {}
+
+
+def _stale_snapshot(machine: "Machine", snapshot: "Snapshot") -> None:
+    """Restore the previous snapshot of this run instead of the current one (a stale checkpoint)."""
+    key = id(machine.runtime)
+    stale = _previous.get(key)
+    _previous[key] = snapshot
+    if stale is not None and stale.host.call_position == snapshot.host.call_position:
+        machine.restore(stale)
+    else:
+        machine.restore(snapshot)
+
+
 def _without_global(snapshot: "Snapshot", index: int | None) -> "Snapshot":
     from dataclasses import replace
 
@@ -106,6 +177,13 @@ FAULTS: dict[str, tuple[Callable[["Machine", "Snapshot"], None], str]] = {
     "restart-input": (_restart_input, "output"),
     "rerun-start": (_rerun_start, "output"),
     "corrupt-table-entry": (_corrupt_table_entry, "table"),
+    "zero-last-byte": (_zero_last_byte, "memory"),
+    "lose-local": (_lose_local, "trap"),
+    "truncate-resume-buffer": (_truncate_resume_buffer, "crossings"),
+    "swap-globals": (_swap_globals, "global"),
+    "stale-snapshot": (_stale_snapshot, "output"),
+    # a transform fault: the suspending import is not listed, so nothing is instrumented to unwind
+    "uninstrumented-import": (lambda machine, snapshot: machine.restore(snapshot), "crossings"),
 }
 
 
@@ -137,3 +215,8 @@ class FaultyEngine(AsyncifyEngine):
 
     def restore(self, machine: "Machine", snapshot: "Snapshot") -> None:
         FAULTS[self.fault][0](machine, snapshot)
+
+    def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
+        if self.fault == "uninstrumented-import":  # misconfigured: Asyncify is told of another import
+            return super().transform(wasm, (suspend_import[0], "not_the_suspending_import"))
+        return super().transform(wasm, suspend_import)
