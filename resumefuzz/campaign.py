@@ -58,6 +58,7 @@ class Options:
     memory_limit_mb: int = 4096
     shrink_attempts: int = 40
     progress: bool = True
+    stop_on_finding: bool = False  # end the campaign at the first finding (self-test)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Stats:
     grown_suspensions: int = 0  # suspensions after a memory.grow
     findings: list[str] = field(default_factory=list)
     unsupported_reasons: dict[str, int] = field(default_factory=dict)
+    first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size
     started: float = field(default_factory=time.time)
     elapsed: float = 0.0
 
@@ -356,6 +358,7 @@ class Campaign:
         self.options = options
         self.stats = Stats()
         self.errors: list[str] = []
+        self.detected: tuple[float, int] | None = None  # (seconds, cases) at the first detection
         known = options.out / "findings"
         self.signatures = {p.name for p in known.iterdir() if not p.name.startswith(".")} if known.is_dir() else set()
 
@@ -370,7 +373,8 @@ class Campaign:
             while True:
                 now = time.monotonic()
                 stats.elapsed = time.time() - stats.started
-                out_of_time = options.time_limit is not None and stats.elapsed >= options.time_limit
+                out_of_time = (options.time_limit is not None and stats.elapsed >= options.time_limit) or (
+                    options.stop_on_finding and bool(stats.findings))
                 for worker in workers:
                     if worker.index is None and not out_of_time and (options.cases is None or next_index < options.cases):
                         worker.send(next_index, options.case_timeout)
@@ -416,8 +420,10 @@ class Campaign:
             message = worker.conn.recv()
         except (EOFError, OSError):
             return  # the liveness check reports the crash
-        if message[0] == "minimizing":
+        if message[0] == "minimizing":  # a divergence was just detected; minimization follows
             worker.deadline = time.monotonic() + self.options.minimize_timeout
+            if self.detected is None:
+                self.detected = (time.time() - self.stats.started, self.stats.cases + 1)
             return
         _, index, result = message
         worker.index = None
@@ -443,6 +449,13 @@ class Campaign:
             stats.unsupported_reasons[reason] = stats.unsupported_reasons.get(reason, 0) + 1
         finding = result.get("finding")
         if finding:
+            if stats.first_finding is None:
+                seconds, cases = self.detected or (time.time() - stats.started, stats.cases)
+                stats.first_finding = {"seconds": seconds, "cases": cases,
+                                       "minimized_after": time.time() - stats.started,
+                                       "signature": finding["signature"], "facets": finding["facets"],
+                                       "module_bytes": finding["after"]["module_bytes"],
+                                       "suspensions": finding["after"]["suspensions"]}
             self._announce(finding["signature"], finding["written"],
                            f"{', '.join(finding['facets'])}: module {finding['before']['module_bytes']}→"
                            f"{finding['after']['module_bytes']} bytes, suspensions "

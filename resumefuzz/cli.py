@@ -1,4 +1,4 @@
-"""Command line: `resumefuzz check | fuzz | corpus | replay | smoke | inspect`.
+"""Command line: `resumefuzz check | fuzz | corpus | replay | smoke | selftest | inspect`.
 
 Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
 3 the module uses something the engine/harness cannot handle · 4 inconclusive
@@ -130,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--seed", type=_seed, default=0)
     smoke.add_argument("--out", type=Path, default=Path("out/smoke"))
 
+    selftest = sub.add_parser(
+        "selftest", help="measure the harness: a campaign against each fault-injecting engine",
+        description="Run a campaign against each faulty engine until its first finding (or the budget), then the "
+                    "correct engine for the same budget, and print a table. Exit 0 when every fault is found and "
+                    "the correct engine reports nothing, 1 otherwise.")
+    selftest.add_argument("--budget", type=_duration, default=60.0, help="per campaign (default 60s)")
+    selftest.add_argument("--faults", help="comma-separated subset (default: all)")
+    selftest.add_argument("--json", type=Path, help="write the table as JSON here")
+    selftest.add_argument("--jobs", type=_positive, default=2)
+    selftest.add_argument("--seed", type=_seed, default=0)
+    selftest.add_argument("--out", type=Path, default=Path("out/selftest"))
+
     inspect = sub.add_parser("inspect", help="decode and summarize a snapshot file")
     inspect.add_argument("snapshot", type=Path)
     inspect.add_argument("--module", type=Path, help="check the snapshot belongs to this (prepared) module")
@@ -248,6 +260,22 @@ def _smoke(args: argparse.Namespace) -> int:
     return code if code else (1 if stats.findings else 0)
 
 
+def _selftest(args: argparse.Namespace) -> int:
+    from . import selftest
+    from .engines.faults import FAULTS
+
+    faults = [f.strip() for f in args.faults.split(",")] if args.faults else list(FAULTS)
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        raise BadInput(f"--faults: unknown fault {unknown[0]!r} (faults: {', '.join(FAULTS)})")
+    prepare_out_dir(args.out)
+    rows = selftest.run(faults, budget=args.budget, jobs=args.jobs, seed=args.seed, out=args.out)
+    print(selftest.table(rows))
+    if args.json is not None:
+        selftest.write_json(args.json, rows, args.budget)
+    return 0 if all(r.ok for r in rows) else 1
+
+
 def _inspect(args: argparse.Namespace) -> int:
     try:
         data = args.snapshot.read_bytes()
@@ -279,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"check": _check, "fuzz": _fuzz, "corpus": _corpus, "replay": _replay, "smoke": _smoke,
-                    "inspect": _inspect}
+                    "selftest": _selftest, "inspect": _inspect}
         return commands[args.command](args)
     except (ResumefuzzError, snapshot.SnapshotError) as exc:
         code = getattr(exc, "exit_code", EXIT_BAD_INPUT)

@@ -120,3 +120,15 @@ def test_liveness_the_campaign_exercises_what_it_claims(tmp_path: Path) -> None:
     # same seed, same cases, same verdicts
     again = Campaign(Options(generator="mixed", cases=24, jobs=1, seed=0, out=tmp_path / "again", progress=False)).run()
     assert _counts(again) == _counts(stats)
+
+
+def test_selftest_finds_planted_faults_and_nothing_with_the_correct_engine(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "selftest.json"
+    code = main(["selftest", "--budget", "20s", "--faults", "drop-output,swap-globals", "--jobs", "2",
+                 "--out", str(tmp_path / "st"), "--json", str(report)])
+    rows = {r["fault"]: r for r in json.loads(report.read_text())["rows"]}
+    assert rows["drop-output"]["found"] and "output" in rows["drop-output"]["facets"]
+    assert not rows["(correct engine)"]["found"]
+    assert "| fault | found |" in capsys.readouterr().out
+    assert code == (0 if all(r["ok"] for r in rows.values()) else 1)
