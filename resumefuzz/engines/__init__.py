@@ -7,7 +7,11 @@ and declares which of the state it adds is private (excluded from the
 oracle).  Snapshot capture and restore are the harness's; an engine may
 override ``restore`` (fault-injecting engines do).
 
-A new engine is one new file in this package plus one line in ``ENGINES``.
+A new engine is one new file: in this package (plus one line in
+``_registry``), or in any installed package that registers its Engine
+subclass under the entry-point group ``resumefuzz.engines``.  A transform
+that is Asyncify-compatible needs no Python at all:
+``--engine asyncify-compatible:'CMD {in} {out}'`` (see ``command.py``).
 """
 
 from __future__ import annotations
@@ -104,22 +108,42 @@ class Engine(abc.ABC):
         return f"{self.id} {self.config_json()}"
 
 
+ENTRY_POINT_GROUP = "resumefuzz.engines"
+
+
 def _registry() -> dict[str, type[Engine]]:
+    """Built-in engines plus those installed packages register under ``resumefuzz.engines``."""
+    from importlib.metadata import entry_points
+
     from .asyncify import AsyncifyEngine
 
-    return {AsyncifyEngine.id: AsyncifyEngine}
+    engines: dict[str, type[Engine]] = {AsyncifyEngine.id: AsyncifyEngine}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            engine = entry.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break the CLI
+            raise BadInput(f"engine plug-in {entry.name!r} ({entry.value}) failed to load: {exc}") from None
+        if not (isinstance(engine, type) and issubclass(engine, Engine)):
+            raise BadInput(f"engine plug-in {entry.name!r} is not an Engine subclass")
+        engines[entry.name] = engine
+    return engines
 
 
 def get_engine(spec: str) -> Engine:
     """Build an engine from ``NAME[:key=value,...]`` (``faulty:FAULT`` wraps asyncify)."""
     name, _, options = spec.partition(":")
+    if name == "asyncify-compatible":
+        from .command import CommandEngine
+
+        return CommandEngine(options)
     if name == "faulty":
         from .faults import FaultyEngine
 
         return FaultyEngine.from_spec(options)
     engines = _registry()
     if name not in engines:
-        raise BadInput(f"--engine: unknown engine {name!r} (available: {', '.join(engines)}, faulty:FAULT)")
+        raise BadInput(f"--engine: unknown engine {name!r} "
+                       f"(available: {', '.join(engines)}, asyncify-compatible:CMD, faulty:FAULT)")
     return engines[name](**parse_options(options))
 
 
