@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup fuzz test smoke nightly clean
+.PHONY: setup fuzz test smoke bench nightly clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -25,6 +25,10 @@ fuzz: setup
 # The per-change check: replay the corpus, then fuzz for the rest of a 60 s budget.
 smoke: setup
 	$(BIN)/resumefuzz smoke --time 60s --out out/smoke
+
+# Throughput, where the time goes, the plain-wasmtime floor, snapshot codec speed.
+bench: setup
+	$(BIN)/python bench/run.py --json out/bench.json
 
 # The fast suite (under ~10 minutes on 2 cores). Long suites are marked `nightly`.
 test: setup

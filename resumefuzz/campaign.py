@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .checker import DIVERGENT, INCONCLUSIVE, Judge, render, write_atomic, Verdict
+from .checker import DIVERGENT, INCONCLUSIVE, Judge, Verdict, write_atomic
 from .errors import BadInput, Unsupported
 from .host import splitmix64
 from .preparation import prepare
@@ -371,7 +371,6 @@ class Campaign:
         last_stats = 0.0
         try:
             while True:
-                now = time.monotonic()
                 stats.elapsed = time.time() - stats.started
                 out_of_time = (options.time_limit is not None and stats.elapsed >= options.time_limit) or (
                     options.stop_on_finding and bool(stats.findings))

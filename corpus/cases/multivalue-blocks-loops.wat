@@ -6,8 +6,9 @@
 ;; `all`, suspensions happen while these block/loop values are on the operand
 ;; stack (at the loop header the pair *is* the loop's parameters).  Asyncify
 ;; lowers multi-value blocks to locals; a mis-saved tuple element changes the
-;; exported (i32, i64) result or the emitted i64s.  A third export passes an
-;; f64 NaN with a payload through a block and a loop unchanged.
+;; exported (i32, i64) result or the emitted i64s.  "early" branches out of a
+;; block with two values (or falls through with two others), and
+;; "pass_through" moves an f64 NaN with a payload through a block and a loop.
 (module
   (import "host" "out_i64" (func $out (param i64)))
   ;; (a, b, k) -> (a*31 + k, rotl(b, 9) + a); emits rotl(b, 9)

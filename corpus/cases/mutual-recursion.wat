@@ -1,8 +1,8 @@
 ;; Guards: mutual recursion (a cycle of three functions) with live locals.
 ;;
 ;; $a calls $b calls $c calls $a ... 90 frames deep, each function with its
-;; own frame layout (different local counts and types), keeping a local live
-;; across the call and an operand on its stack below the call.  A rewind must
+;; own frame layout (different local counts and types): $a keeps an operand
+;; on its stack below the call, $b and $c keep locals live across it.  A rewind must
 ;; re-enter each frame in the right function with the right locals; a mix-up
 ;; between the three frame shapes changes the result or outputs.
 (module
@@ -27,7 +27,7 @@
   (func $c (param $n i32) (result i32) (local $w f64) (local $k i32) (local $j i32)
     (local.set $w (f64.convert_i32_s (i32.sub (i32.const 0) (local.get $n))))
     (local.set $k (i32.rotl (local.get $n) (i32.const 11)))
-    (if (i32.eqz (i32.rem_u (local.get $n) (i32.const 15)))
+    (if (i32.eqz (i32.rem_u (local.get $n) (i32.const 5)))
       (then (call $out (local.get $n))))
     (if (result i32) (i32.eqz (local.get $n))
       (then (i32.const 43))

@@ -1,21 +1,23 @@
 ;; Guards: saturating float-to-int truncation (trunc_sat) of values that live
 ;; across yields, including NaN, infinities, -0.0 and out-of-range values.
 ;;
-;; A table of f32/f64 inputs in memory is converted with every trunc_sat
-;; variant; the inputs are loaded before the yield points and converted
-;; after them (with `all` yield points the loaded float is on the operand
-;; stack at the yield).  A float restored with a changed value (a NaN turned
-;; into a number, or a value just inside a saturation boundary moved across
-;; it) changes the emitted integers and the result.
+;; A table of f64 inputs in memory is converted with every f64 trunc_sat
+;; variant (and, demoted to f32, with two f32 ones).  Each input is loaded
+;; into a local before the yield points and converted after them (with `all`
+;; yield points it is also on the operand stack at a yield, right before each
+;; conversion).  A float restored with a changed value (a NaN turned into a
+;; number, a value just inside a saturation boundary moved across it) changes
+;; the emitted integers and the i64 result.
 (module
   (import "host" "out_i32" (func $out32 (param i32)))
   (import "host" "out_i64" (func $out64 (param i64)))
   (memory 1)
-  ;; f64 inputs at 0: NaN(sNaN), +inf, -inf, 2^31 - 0.5, -2^31 - 1, 2^63, -0.0, 4294967295.75
+  ;; f64 inputs at 0: sNaN 0x7ff4000000000001, +inf, -inf, 2^31 - 0.5, -2^31 - 1, 2^63, -0.0,
+  ;; 2^32 - 0.25
   (data (i32.const 0)
     "\01\00\00\00\00\00\f4\7f" "\00\00\00\00\00\00\f0\7f" "\00\00\00\00\00\00\f0\ff"
-    "\00\00\c0\ff\ff\ff\df\41" "\00\00\20\00\00\00\e0\c1" "\00\00\00\00\00\00\e0\43"
-    "\00\00\00\00\00\00\00\80" "\00\00\f0\ff\ff\ff\ef\41")
+    "\00\00\e0\ff\ff\ff\df\41" "\00\00\20\00\00\00\e0\c1" "\00\00\00\00\00\00\e0\43"
+    "\00\00\00\00\00\00\00\80" "\00\00\f8\ff\ff\ff\ef\41")
   (func (export "run") (result i64) (local $i i32) (local $d f64) (local $acc i64)
     (loop $l
       (local.set $d (f64.load (i32.shl (local.get $i) (i32.const 3))))

@@ -1,7 +1,7 @@
 ;; Guards: select / local.tee / drop sequences with values stacked up
 ;; (stresses Asyncify's flattening of the operand stack into locals).
 ;;
-;; The function keeps five to eight values of mixed types on the operand
+;; The function keeps up to seven values of mixed types on the operand
 ;; stack, and interleaves select (including typed `select (result f64)`),
 ;; local.tee (a value kept both on the stack and in a local) and drop (values
 ;; computed and thrown away, including a call with side effects whose result
