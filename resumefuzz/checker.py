@@ -80,7 +80,8 @@ class Judge:
         self.seed = seed
         plain, self.suspendable = prep.runtimes()
         self.a = run(plain, seed, "A")
-        self.b = run(self.suspendable, seed, "B")
+        # A out of budget makes the case inconclusive whatever B does: don't spend 20x A's fuel on B
+        self.b = Observation("B", exhausted="not run") if self.a.exhausted else run(self.suspendable, seed, "B")
         exhausted = ("A", self.a.exhausted) if self.a.exhausted else ("B", self.b.exhausted)
         self.inconclusive = f"straight run {exhausted[0]}: {exhausted[1]}" if exhausted[1] else None
         self.notes: list[str] = []
@@ -149,6 +150,9 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
             verdict.status = DIVERGENT
         elif verdict.inconclusive and verdict.schedules == len(verdict.inconclusive):
             verdict.status = INCONCLUSIVE
+    if verdict.status == EQUAL and verdict.suspensions == 0 and schedule != "none":
+        verdict.notes.append("nothing was suspended (no yield point was crossed at a scheduled crossing): "
+                             "this check exercised the transform only")
     verdict.report = render(verdict, prep, seed, schedule, source)
     if out is not None:
         _write_outputs(out, verdict, prep, seed)
@@ -165,8 +169,8 @@ def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> 
 
 def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source: str) -> str:
     headline = {
-        EQUAL: "EQUAL: every facet matched, bit for bit" if not verdict.notes
-        else "EQUAL: every facet matched (A vs B up to spec-permitted NaN payloads, see note)",
+        EQUAL: "EQUAL: every facet matched (A vs B up to spec-permitted NaN payloads, see note)"
+        if any("NaN" in n for n in verdict.notes) else "EQUAL: every facet matched, bit for bit",
         DIVERGENT: f"DIVERGENT: {', '.join(verdict.facets)}",
         INCONCLUSIVE: "INCONCLUSIVE: a budget ran out (not a divergence)",
     }[verdict.status]

@@ -158,6 +158,7 @@ class _Run:
 
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout
+        machine.store.set_fuel(self.runtime.fuel)  # the harness's accessors must run even after exhaustion
         obs.calls = list(host.completed)
         obs.outputs = list(host.outputs)
         obs.globals = {s.key: machine.read_global(s) for s in layout.globals}
