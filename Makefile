@@ -18,9 +18,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# A short default campaign (seconds, not minutes); findings land in out/fuzz.
+# A short default campaign (seconds, not minutes); findings land in out/fuzz/findings.
+# `resumefuzz fuzz` exits 1 when it found something: that is the fuzzer working, so it is
+# reported here rather than failing the make; any other non-zero exit still fails.
 fuzz: setup
-	$(BIN)/resumefuzz fuzz --generator mixed --jobs 2 --time 30s --out out/fuzz
+	@$(BIN)/resumefuzz fuzz --generator mixed --jobs 2 --time 30s --out out/fuzz; rc=$$?; \
+	if [ $$rc -eq 1 ]; then echo "make fuzz: findings recorded under out/fuzz/findings (replay each with its ./replay)"; \
+	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 # The per-change check: replay the corpus, then fuzz for the rest of a 60 s budget.
 smoke: setup
