@@ -76,8 +76,7 @@ class _Run:
             self.obs.calls = [CallRecord(INSTANTIATE, trap_code(exc), ())]
             self.runtime.on_suspend = None
             return self.obs
-        self.initial_pages = [m.pages for m, s in zip(machine.capture_memories(), self.runtime.layout.memories)
-                              if s.origin == "program"]
+        self.initial_pages = machine.program_pages()
         self._aim(machine)
         plan = self.runtime.layout.calls
         while self._host().call_position < len(plan):
@@ -153,8 +152,8 @@ class _Run:
     def _probe(self, machine: Machine, crossing: int) -> Probe:
         site = machine.read_global(machine.slot(SITE_KEY)).bits or 0
         depth = machine.read_global(machine.slot(DEPTH_KEY)).bits or 0
-        pages = [machine.exports[s.export].size(machine.ctx) for s in machine.layout.memories if s.origin == "program"]
-        return Probe(crossing, site, depth, any(p > q for p, q in zip(pages, self.initial_pages)))
+        grown = any(p > q for p, q in zip(machine.program_pages(), self.initial_pages))
+        return Probe(crossing, site, depth, grown)
 
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout

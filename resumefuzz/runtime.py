@@ -204,6 +204,10 @@ class Machine:
             images.append(MemoryImage(slot.index, pages, slot.maximum, self.read_memory(slot.export, 0, pages * PAGE_SIZE)))
         return tuple(images)
 
+    def program_pages(self) -> list[int]:
+        """Current page count of each program memory (no bytes copied)."""
+        return [self.exports[s.export].size(self.ctx) for s in self.layout.memories if s.origin == "program"]
+
     def capture_tables(self) -> tuple[TableImage, ...]:
         images = []
         for slot in self.layout.tables:

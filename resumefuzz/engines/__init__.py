@@ -104,9 +104,6 @@ class Engine(abc.ABC):
         """Write SNAPSHOT's state into a fresh instance (the harness's restore path)."""
         machine.restore(snapshot)
 
-    def describe(self) -> str:
-        return f"{self.id} {self.config_json()}"
-
 
 ENTRY_POINT_GROUP = "resumefuzz.engines"
 
