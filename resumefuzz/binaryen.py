@@ -1,9 +1,12 @@
 """Client for the resident Binaryen worker (node + the pinned npm `binaryen`).
 
 Starting node and loading binaryen.js costs ~0.3-1 s, ruinous per module, so
-one worker process is started lazily per Python process and kept.  A worker
-that reports an error is restarted before the next request (a Binaryen fatal
-error can leave the wasm heap of binaryen.js unusable).
+one worker process is started lazily per Python process and kept (a fresh
+worker also runs cold: V8 needs a few dozen requests to tier binaryen.js up,
+so restarts are expensive twice over).  A module Binaryen merely rejects
+(validation) leaves the worker intact; a worker that reports anything else (a
+C++ fatal error or an abort can leave the wasm heap of binaryen.js unusable)
+is restarted before the next request.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class BinaryenWorker:
             self._next_id += 1
             payload = {**payload, "id": self._next_id}
             assert self._proc.stdin is not None and self._proc.stdout is not None
+            self._stderr.seek(0)  # keep only this request's diagnostics
+            self._stderr.truncate()
             try:
                 self._proc.stdin.write(json.dumps(payload).encode() + b"\n")
                 self._proc.stdin.flush()
@@ -91,7 +96,8 @@ class BinaryenWorker:
                 raise BinaryenError(f"Binaryen worker died: {tail[0]}")
             reply = json.loads(line)
             if not reply.get("ok"):
-                self.close()  # never reuse a worker after a failure
+                if reply.get("restart", True):
+                    self.close()  # never reuse a worker after a fatal error
                 raise BinaryenError(reply.get("error", "unknown Binaryen error"))
             return reply
 

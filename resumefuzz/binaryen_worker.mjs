@@ -9,7 +9,7 @@
 //            "optimizeLevel": 0..4, "shrinkLevel": 0..2,
 //            "optimizeBefore": bool, "optimizeAfter": bool}   (default pipeline at those levels)
 // Reply:    {"id": N, "ok": true, "wasm": <base64>}
-//        or {"id": N, "ok": false, "error": "<one line>"}
+//        or {"id": N, "ok": false, "error": "<one line>", "restart": bool}
 //
 // argv[2] is the absolute path of the pinned `binaryen` package directory.
 import { createInterface } from "node:readline";
@@ -71,7 +71,9 @@ for await (const line of rl) {
     else throw new Error(`unknown op ${req.op}`);
   } catch (err) {
     const message = describe(err).split("\n")[0];
-    reply = { id, ok: false, error: message };
+    // Our own checks throw Error objects and leave Binaryen intact; anything else
+    // (a C++ exception or an abort inside binaryen.js) asks the client for a fresh worker.
+    reply = { id, ok: false, error: message, restart: !(err instanceof Error) };
   }
   process.stdout.write(JSON.stringify(reply) + "\n");
 }

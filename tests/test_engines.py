@@ -64,3 +64,23 @@ def test_engines_register_through_an_entry_point(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [broken])
     with pytest.raises(BadInput, match="failed to load"):
         engines.get_engine("asyncify")
+
+
+def test_a_rejected_module_keeps_the_binaryen_worker_and_its_output() -> None:
+    """Rejections must not cost a worker restart (a cold worker is ~10x slower), nor change results."""
+    from resumefuzz import binaryen, wasmtools
+    from resumefuzz.engines.asyncify import FEATURES
+
+    good = wasmtools.parse(PROGRAM)
+    # valid wasm (wasm-tools accepts it) that Binaryen's validator rejects: a v128 op without SIMD enabled
+    bad = wasmtools.parse('(module (func (result i32) (i32x4.extract_lane 0 (v128.const i64x2 0 0))))')
+    fresh = binaryen.BinaryenWorker()
+    try:
+        expected = fresh.run_passes(good, ["asyncify"], features=FEATURES & ~8)
+        pid = fresh._proc.pid  # type: ignore[union-attr]
+        with pytest.raises(binaryen.BinaryenError, match="does not validate"):
+            fresh.run_passes(bad, ["asyncify"], features=FEATURES & ~8)
+        assert fresh.run_passes(good, ["asyncify"], features=FEATURES & ~8) == expected
+        assert fresh._proc is not None and fresh._proc.pid == pid
+    finally:
+        fresh.close()
