@@ -16,6 +16,7 @@ Items are paired by key (original index for program items), and the keys in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from resumefuzz.observation import Observation
@@ -37,9 +38,9 @@ class Divergence:
 
 
 def compare(ref: Observation, cand: Observation, *, exclude: set[str] = frozenset(),
-            names: dict[str, str] | None = None) -> list[Divergence]:
+            names: Mapping[str, str] | None = None) -> list[Divergence]:
     """All divergences of CAND from REF (empty list: transparent)."""
-    names = names or {}
+    names = {} if names is None else names  # (a lazy Mapping: not asked for its length)
     found: list[Divergence] = []
     found += _calls(ref, cand)
     found += _outputs(ref, cand)
@@ -129,7 +130,7 @@ def _count_differences(a: bytes, b: bytes) -> int:
     return len(xor) - xor.count(0)
 
 
-def _globals(ref: Observation, cand: Observation, exclude: set[str], names: dict[str, str]) -> list[Divergence]:
+def _globals(ref: Observation, cand: Observation, exclude: set[str], names: Mapping[str, str]) -> list[Divergence]:
     found: list[Divergence] = []
     for key in _paired(ref.globals, cand.globals, exclude, found, "global"):
         a, b = ref.globals[key], cand.globals[key]

@@ -40,6 +40,9 @@ GENERATORS = ("smith", "structured", "mixed")
 CAMPAIGN_SCHEDULE = "quick"
 _YIELD_CHOICES = ("all", "all", "entry,loop,call", "loop", "call,loop")
 _WASMTIME_OPT = ("speed", "none", "speed_and_size")
+#: Asyncify's private buffer memory: small buffers are cheap to snapshot (the whole memory is
+#: captured at every suspension) and test the overflow path; 16 pages fit deep stacks.
+_BUFFER_PAGES = (1, 1, 2, 16)
 _SCHEDULE_CHOICES = (CAMPAIGN_SCHEDULE,) * 3 + ("systematic",)
 
 
@@ -86,7 +89,8 @@ class CasePlan:
             level = pick(2, (0, 0, 1, 2, 3))
             engine = (f"asyncify:optimize-level={level},shrink-level={pick(3, (0, 0, 1, 2))},"
                       f"optimize-before={pick(4, ('false', 'false', 'true'))},"
-                      f"optimize-after={pick(5, ('false', 'false', 'true'))}")
+                      f"optimize-after={pick(5, ('false', 'false', 'true'))},"
+                      f"buffer-pages={pick(9, _BUFFER_PAGES)}")
         return cls(index, seed, generator, options.profile, engine, pick(6, _YIELD_CHOICES),
                    pick(7, _WASMTIME_OPT), pick(8, _SCHEDULE_CHOICES))
 

@@ -17,8 +17,9 @@ Two text-level rewrites bracket the engine's transform:
       survive any engine transform, so they pair items across runs.
 
 ``expose`` (on the final module of each run kind)
-    adds bit-exact getters/setters for every global, exported or not (the
-    engine's own included), and exports every memory and table, then returns
+    adds bulk, bit-exact save/load of every global, exported or not (the
+    engine's own included) through a harness-only memory, and exports every
+    global, memory and table, then returns
     the :class:`Layout` the runtime drives the module with.
 """
 
@@ -31,7 +32,7 @@ from . import wasmtools
 from .errors import BadInput, Unsupported
 from .host import HOST_IMPORTS, HOST_MODULE
 from .moduletext import ModuleText, Signature, body_start
-from .values import CARRIER, REF_TYPES
+from .values import CARRIER, REF_TYPES, WIDTH
 
 HARNESS_MODULE = "rfz"
 RESERVED_PREFIX = "__rfz"
@@ -64,6 +65,7 @@ class Slot:
     mutable: bool
     export: str  # harness export of the item itself
     maximum: int | None = None
+    offset: int = -1  # globals: where SAVE/LOAD keep its bits in STATE_MEMORY (-1: a reference, not there)
 
     @property
     def origin(self) -> str:
@@ -92,15 +94,14 @@ def fn_export(index: int) -> str:
     return f"{RESERVED_PREFIX}.fn.{index}"
 
 
-def getter(index: int) -> str:
-    return f"{RESERVED_PREFIX}.get.{index}"
-
-
-def setter(index: int) -> str:
-    return f"{RESERVED_PREFIX}.set.{index}"
-
-
 REDROP = f"{RESERVED_PREFIX}.redrop"
+#: Bulk, bit-exact global access: SAVE stores every numeric global into the
+#: harness's own STATE_MEMORY (at its Slot.offset, integer bits), LOAD writes
+#: every mutable one back from there.  One call moves all globals.
+SAVE = f"{RESERVED_PREFIX}.save"
+LOAD = f"{RESERVED_PREFIX}.load"
+STATE_MEMORY = f"{RESERVED_PREFIX}.state"
+_STATE = "$__rfz_state"
 
 # ---------------------------------------------------------------------------
 # observe
@@ -305,7 +306,7 @@ _KEY_EXPORT = re.compile(rf"^{re.escape(RESERVED_PREFIX)}\.key\.(.+)$")
 
 
 def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
-    """Add bit-exact accessors for every global and export every memory/table."""
+    """Add bulk bit-exact save/load of all globals; export every global, memory and table."""
     module = load_text(wasm)
     keys: dict[tuple[str, str], str] = {}
     for export in module.exports:
@@ -317,21 +318,31 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
         return keys.get((kind, name), f"engine.{kind[0]}{index}")
 
     global_slots = []
+    offset = 0
+    save: list[str] = []
+    load: list[str] = []
     for g in module.globals:
         export = f"{RESERVED_PREFIX}.global.{g.index}"
         module.append("export", f'  (export "{export}" (global {g.name}))')
+        slot_offset = -1
         if g.type not in REF_TYPES:
-            results = " ".join(_carriers(g.type))
-            get_body = _to_bits(g.type, f"global.get {g.name}")
-            module.append("func", "\n".join(
-                [f'  (func (export "{getter(g.index)}") (result {results})', *(f"    {l}" for l in get_body), "  )"]))
+            slot_offset = offset
+            offset += WIDTH[g.type]
+            store = "v128" if g.type == "v128" else CARRIER.get(g.type, g.type)
+            bits = [f"{store}.reinterpret_{g.type}"] if g.type in CARRIER else []
+            save += [f"i32.const {slot_offset}", f"global.get {g.name}", *bits, f"{store}.store {_STATE} align=1"]
             if g.mutable:
-                names = [f"$v{j}" for j in range(len(_carriers(g.type)))]
-                params = " ".join(f"(param {n} {c})" for n, c in zip(names, _carriers(g.type)))
-                set_body = [*_load(g.type, names), f"global.set {g.name}"]
-                module.append("func", "\n".join(
-                    [f'  (func (export "{setter(g.index)}") {params}', *(f"    {l}" for l in set_body), "  )"]))
-        global_slots.append(Slot(g.index, key_of("global", g.name, g.index), g.type, g.mutable, export))
+                load += [f"i32.const {slot_offset}", f"{store}.load {_STATE} align=1"]
+                if g.type in CARRIER:
+                    load.append(f"{g.type}.reinterpret_{store}")
+                load.append(f"global.set {g.name}")
+        global_slots.append(Slot(g.index, key_of("global", g.name, g.index), g.type, g.mutable, export,
+                                 offset=slot_offset))
+    pages = max(1, -(-offset // 65536))
+    module.append("memory", f"  (memory {_STATE} {pages} {pages})")
+    module.append("export", f'  (export "{STATE_MEMORY}" (memory {_STATE}))')
+    for name, body in ((SAVE, save), (LOAD, load)):
+        module.append("func", "\n".join([f'  (func (export "{name}")', *(f"    {l}" for l in body), "  )"]))
     memory_slots = []
     for m in module.memories:
         export = f"{RESERVED_PREFIX}.memory.{m.index}"

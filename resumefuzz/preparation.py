@@ -8,7 +8,9 @@ Both variants are compiled once by wasmtime and instantiated per run/cycle.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from . import wasmtools
@@ -32,7 +34,6 @@ class Preparation:
     suspendable: bytes
     plain_layout: Layout
     layout: Layout
-    names: dict[str, str]  # slot key -> human name ("g0 $counter", "g2 (export "x")")
     private: set[str]  # keys the engine declared private
     engine: Engine
     yield_points: YieldPoints
@@ -40,6 +41,11 @@ class Preparation:
     wasmtime_opt: str = "speed"
     sites: tuple[int | None, ...] = ()  # static stack height per yield site
     _runtimes: tuple[Runtime, Runtime] | None = None
+
+    @functools.cached_property
+    def names(self) -> Mapping[str, str]:
+        """Slot key -> human name ("g0 $counter", "g2 (export "x")"), read only when a report needs one."""
+        return _LazyNames(self.original)
 
     def runtimes(self, *, canonicalize_nans: bool = False) -> tuple[Runtime, Runtime]:
         """Compiled (plain, suspendable) runtimes, built on first use."""
@@ -69,8 +75,26 @@ def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int
     injected = inject(observed.wasm, yield_points)
     transformed = engine.transform(injected.wasm, SUSPEND_IMPORT)
     suspendable, layout = expose(transformed, observed.calls)
-    return Preparation(wasm, plain, suspendable, plain_layout, layout, item_names(wasm),
+    return Preparation(wasm, plain, suspendable, plain_layout, layout,
                        engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites)
+
+
+class _LazyNames(Mapping[str, str]):
+    def __init__(self, wasm: bytes) -> None:
+        self._wasm = wasm
+
+    @functools.cached_property
+    def _names(self) -> dict[str, str]:
+        return item_names(self._wasm)
+
+    def __getitem__(self, key: str) -> str:
+        return self._names[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 _NAMED = re.compile(r"^  \((global|memory|table) (\$\S+) \(;(\d+);\)")

@@ -123,15 +123,18 @@ class _Run:
         engine, runtime = self.engine, self.runtime
         resume = engine.finish_suspend(machine)
         self.suspended = False
-        crossing = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
+        captured = machine.capture_globals()
+        by_key = {s.key: image.value.bits for s, image in zip(runtime.layout.globals, captured)}
+        crossing = by_key.get(CROSSINGS_KEY) or 0
         self.obs.suspensions.append(crossing)
-        self.obs.probes.append(self._probe(machine, crossing))
+        grown = any(p > q for p, q in zip(machine.program_pages(), self.initial_pages))
+        self.obs.probes.append(Probe(crossing, by_key.get(SITE_KEY) or 0, by_key.get(DEPTH_KEY) or 0, grown))
         snap = Snapshot(
             module_sha256=runtime.sha256,
             engine=engine.id,
             engine_config=engine.config_json(),
             host=self._host().image(),
-            globals=machine.capture_globals(),
+            globals=captured,
             memories=machine.capture_memories(),
             tables=machine.capture_tables(),
             resume=resume,
@@ -149,18 +152,12 @@ class _Run:
         self.resuming = True
         return fresh
 
-    def _probe(self, machine: Machine, crossing: int) -> Probe:
-        site = machine.read_global(machine.slot(SITE_KEY)).bits or 0
-        depth = machine.read_global(machine.slot(DEPTH_KEY)).bits or 0
-        grown = any(p > q for p, q in zip(machine.program_pages(), self.initial_pages))
-        return Probe(crossing, site, depth, grown)
-
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout
         machine.store.set_fuel(self.runtime.fuel)  # the harness's accessors must run even after exhaustion
         obs.calls = list(host.completed)
         obs.outputs = list(host.outputs)
-        obs.globals = {s.key: machine.read_global(s) for s in layout.globals}
+        obs.globals = {s.key: image.value for s, image in zip(layout.globals, machine.capture_globals())}
         obs.memories = {layout.memories[m.index].key: m for m in machine.capture_memories()}
         obs.tables = {layout.tables[t.index].key: t for t in machine.capture_tables()}
         if self.has_counter:

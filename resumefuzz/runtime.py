@@ -13,9 +13,11 @@ import hashlib
 from typing import Any, Callable
 
 import wasmtime
+from wasmtime import _ffi
+from wasmtime._extern import wrap_extern
 
 from .host import HostState
-from .instrumentation import REDROP, CallSpec, Layout, Slot, getter, setter
+from .instrumentation import LOAD, REDROP, SAVE, STATE_MEMORY, CallSpec, Layout, Slot
 from .snapshot import PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
 from .values import WIDTH, Value
 
@@ -39,6 +41,31 @@ def _signed(bits: int, type_: str) -> int:
 
 def _func_pointer(func: wasmtime.Func) -> int:
     return getattr(func._func, "__private")
+
+
+class _Exports:
+    """An instance's exports, each looked up by name on first use.
+
+    wasmtime-py's ``Instance.exports`` wraps every export of the instance up
+    front (~60 here: identities, wrappers, accessors), which made it the
+    largest cost of a fresh instance; a suspend cycle touches a dozen.  Uses
+    wasmtime's C API through wasmtime-py's bindings (pinned with wasmtime).
+    """
+
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+        self._store, self._instance = store, instance
+        self._cache: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        found = self._cache.get(name)
+        if found is None:
+            raw = name.encode()
+            item = _ffi.wasmtime_extern_t()
+            if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
+                                                     raw, len(raw), ctypes.byref(item)):
+                raise KeyError(name)
+            found = self._cache[name] = wrap_extern(item)
+        return found
 
 
 class Runtime:
@@ -71,6 +98,11 @@ class Runtime:
         linker.define_func("host", "in_i64", wasmtime.FuncType([], [i64]), lambda: self._host().next_input("i64"))
         linker.define_func("rfz", "suspend", wasmtime.FuncType([], []), self._suspend, access_caller=True)
         self.pre = linker.instantiate_pre(self.module)
+        self.state_size = max((s.offset + WIDTH[s.type] for s in layout.globals if s.offset >= 0), default=0)
+        #: memories and tables exactly as instantiation leaves them (the same for every fresh
+        #: instance), read once: a restore writes only what differs from them.
+        self.initial_memories: dict[int, bytes] | None = None
+        self.initial_tables: dict[int, tuple[int | None, ...]] | None = None
 
     def _host(self) -> HostState:
         assert self.host is not None
@@ -88,8 +120,12 @@ class Runtime:
         store = wasmtime.Store(self.engine)
         store.set_fuel(self.fuel)
         self.host = host
-        self.machine = Machine(self, store, self.pre.instantiate(store))
-        return self.machine
+        machine = Machine(self, store, self.pre.instantiate(store))
+        if self.initial_memories is None:
+            self.initial_memories = {m.index: m.data for m in machine.capture_memories()}
+            self.initial_tables = {t.index: t.entries for t in machine.capture_tables()}
+        self.machine = machine
+        return machine
 
 
 class _Inside:
@@ -110,7 +146,7 @@ class Machine:
         self.runtime = runtime
         self.layout = runtime.layout
         self.store = store
-        self.exports = instance.exports(store)
+        self.exports = _Exports(store, instance)
         self.ctx: Any = store  # the wasmtime.Caller while inside a host call
         self._func_ids: dict[int, int] | None = None
 
@@ -176,25 +212,43 @@ class Machine:
         ctypes.memmove(ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset, data, len(data))
 
     # -- state -------------------------------------------------------------------
+    def _state(self) -> bytes:
+        """Every numeric global's bits, stored by the module's own SAVE function (one call)."""
+        self.invoke(SAVE)
+        return self.read_memory(STATE_MEMORY, 0, self.runtime.state_size)
+
+    @staticmethod
+    def _decode(slot: Slot, state: bytes) -> Value:
+        return Value(slot.type, int.from_bytes(state[slot.offset:slot.offset + WIDTH[slot.type]], "little"))
+
     def read_global(self, slot: Slot) -> Value:
-        if slot.type in ("funcref", "externref"):
+        if slot.offset < 0:
             return Value(slot.type, self.func_id(self.exports[slot.export].value(self.ctx)))
-        raw = self.exports[getter(slot.index)](self.ctx)
-        return self._values((slot.type,), list(raw) if isinstance(raw, list) else [raw])[0]
+        return self._decode(slot, self._state())
 
     def write_global(self, slot: Slot, value: Value) -> None:
-        if slot.type in ("funcref", "externref"):
-            self.exports[slot.export].set_value(self.ctx, self.func_by_id(value.bits))
-            return
-        assert value.bits is not None
-        if slot.type == "v128":
-            carriers = [_signed(value.bits & (2**64 - 1), "i64"), _signed(value.bits >> 64, "i64")]
-        else:
-            carriers = [_signed(value.bits, slot.type)]
-        self.exports[setter(slot.index)](self.ctx, *carriers)
+        self.restore_globals((GlobalImage(slot.index, slot.mutable, value),))
 
     def capture_globals(self) -> tuple[GlobalImage, ...]:
-        return tuple(GlobalImage(s.index, s.mutable, self.read_global(s)) for s in self.layout.globals)
+        state = self._state()
+        return tuple(GlobalImage(s.index, s.mutable, self._decode(s, state) if s.offset >= 0 else self.read_global(s))
+                     for s in self.layout.globals)
+
+    def restore_globals(self, images: "tuple[GlobalImage, ...]") -> None:
+        """Write the mutable globals among IMAGES; every other global keeps its value."""
+        state = bytearray(self._state())
+        for image in images:
+            slot = self.layout.globals[image.index]
+            if not slot.mutable:
+                continue
+            if slot.offset < 0:
+                self.exports[slot.export].set_value(self.ctx, self.func_by_id(image.value.bits))
+                continue
+            assert image.value.bits is not None
+            width = WIDTH[slot.type]
+            state[slot.offset:slot.offset + width] = image.value.bits.to_bytes(width, "little")
+        self.write_memory(STATE_MEMORY, 0, bytes(state))
+        self.invoke(LOAD)
 
     def capture_memories(self) -> tuple[MemoryImage, ...]:
         images = []
@@ -225,12 +279,14 @@ class Machine:
         if grow and image.pages > current:
             memory.grow(self.ctx, image.pages - current)
         size = memory.data_len(self.ctx)
-        self.write_memory(slot.export, 0, image.data[:size])
-
-    def restore_global(self, image: GlobalImage) -> None:
-        slot = self.layout.globals[image.index]
-        if slot.mutable:
-            self.write_global(slot, image.value)
+        data = image.data[:size]
+        assert self.runtime.initial_memories is not None
+        # A fresh instance holds its initial image, then zeros where it grew: write only what differs.
+        before = self.runtime.initial_memories[image.index]
+        if len(before) < size:
+            before += bytes(size - len(before))
+        for start, end in _differing(data, before[:len(data)]):
+            self.write_memory(slot.export, start, data[start:end])
 
     def restore_table(self, image: TableImage) -> None:
         slot = self.layout.tables[image.index]
@@ -240,15 +296,17 @@ class Machine:
             raise RestoreError(f"table {image.index}: snapshot has {len(image.entries)} slots, fresh instance {current}")
         if len(image.entries) > current:
             table.grow(self.ctx, len(image.entries) - current, None)
+        assert self.runtime.initial_tables is not None
+        before = self.runtime.initial_tables[image.index]  # a fresh instance's entries (null where it grew)
         for i, entry in enumerate(image.entries):
-            table.set(self.ctx, i, self.func_by_id(entry))
+            if i >= len(before) or entry != before[i]:
+                table.set(self.ctx, i, self.func_by_id(entry))
 
     def restore(self, snapshot: Snapshot, *, grow: bool = True) -> None:
         """The harness's restore path: memories (grown first), globals, tables, dropped segments."""
         for memory in snapshot.memories:
             self.restore_memory(memory, grow=grow)
-        for image in snapshot.globals:
-            self.restore_global(image)
+        self.restore_globals(snapshot.globals)
         for table in snapshot.tables:
             self.restore_table(table)
         self.replay_drops()
@@ -259,3 +317,29 @@ class Machine:
 
     def slot(self, key: str) -> Slot:
         return next(s for s in self.layout.globals if s.key == key)
+
+
+_CHUNK = 65536
+_FINE = 4096
+
+
+def _differing(new: bytes, old: bytes) -> list[tuple[int, int]]:
+    """[start, end) ranges where NEW differs from OLD (same length), at 4 KiB granularity.
+
+    Whole-buffer comparisons run at memcmp speed; only 64 KiB chunks that
+    differ are looked at more finely, and adjacent ranges are merged.
+    """
+    if new == old:
+        return []
+    runs: list[tuple[int, int]] = []
+    for chunk in range(0, len(new), _CHUNK):
+        if new[chunk:chunk + _CHUNK] == old[chunk:chunk + _CHUNK]:
+            continue
+        for start in range(chunk, min(chunk + _CHUNK, len(new)), _FINE):
+            end = min(start + _FINE, len(new))
+            if new[start:end] != old[start:end]:
+                if runs and runs[-1][1] == start:
+                    runs[-1] = (runs[-1][0], end)
+                else:
+                    runs.append((start, end))
+    return runs

@@ -6,9 +6,10 @@ straight run B has told how many crossings the program makes::
 
     SPEC   := PART (';' PART)*
     auto          every:K (K chosen so at most 500 suspensions) ; spread:32 ; random:16x4
-    quick         every:K (at most 100 suspensions) ; spread:8 ; random:4x3  (campaigns)
+    quick         every:K (at most 32 suspensions) ; spread:32 ; random:32x2  (campaigns: many cheap
+                  runs per prepared module, one dense one)
     systematic    every ; each  (each crossing in turn) — for runs of at most 64 crossings,
-                  else every:K (at most 500 suspensions) ; spread:64
+                  else every:K (at most 128 suspensions) ; spread:64
     every[:K]     one run suspending at every K-th crossing (default every crossing)
     each          one run per crossing, suspending only there
     spread:N      N runs with one suspension each, evenly spread over the run
@@ -29,7 +30,8 @@ from .errors import BadInput
 
 DEFAULT = "auto"
 AUTO_EVERY_LIMIT = 500
-QUICK_EVERY_LIMIT = 100
+QUICK_EVERY_LIMIT = 32
+SYSTEMATIC_EVERY_LIMIT = 128
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,10 @@ def expand(spec: str, total: int, seed: int) -> list[Schedule]:
             if total <= SYSTEMATIC_EACH_LIMIT:
                 schedules += expand("every;each", total, seed)
             else:
-                schedules += expand(f"every:{math.ceil(total / AUTO_EVERY_LIMIT)};spread:64", total, seed)
+                schedules += expand(f"every:{math.ceil(total / SYSTEMATIC_EVERY_LIMIT)};spread:64", total, seed)
             continue
         if part in ("auto", "quick"):
-            limit, rest = (AUTO_EVERY_LIMIT, "spread:32;random:16x4") if part == "auto" else (QUICK_EVERY_LIMIT, "spread:8;random:4x3")
+            limit, rest = (AUTO_EVERY_LIMIT, "spread:32;random:16x4") if part == "auto" else (QUICK_EVERY_LIMIT, "spread:32;random:32x2")
             stride = max(1, math.ceil(total / limit))
             schedules += expand(f"every:{stride};{rest}", total, seed)
             continue

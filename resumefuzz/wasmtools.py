@@ -54,8 +54,35 @@ def print_text(wasm: bytes) -> str:
 
 
 def strip_all(wasm: bytes) -> bytes:
-    """Drop every custom section, including `name` (so printed names are regular)."""
-    return run(["strip", "--all", "-"], wasm)
+    """Drop every custom section, including `name` (so printed names are regular).
+
+    Same result as `wasm-tools strip --all`, without a process: the section
+    framing (id byte, LEB128 size) is all it takes.  Malformed framing is left
+    for wasm-tools to report.
+    """
+    if wasm[:8] not in (b"\0asm\x01\0\0\0",):
+        return run(["strip", "--all", "-"], wasm)
+    kept = [wasm[:8]]
+    pos = 8
+    while pos < len(wasm):
+        start = pos
+        pos += 1
+        size = shift = 0
+        while True:
+            if pos >= len(wasm) or shift > 28:
+                return run(["strip", "--all", "-"], wasm)
+            byte = wasm[pos]
+            pos += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        pos += size
+        if pos > len(wasm):
+            return run(["strip", "--all", "-"], wasm)
+        if wasm[start] != 0:
+            kept.append(wasm[start:pos])
+    return b"".join(kept)
 
 
 def validate(wasm: bytes, features: str | None = None) -> None:

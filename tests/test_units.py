@@ -119,3 +119,16 @@ def test_a_trapping_instantiation_is_an_observed_trap() -> None:
     assert verdict.status == "equal"
     faulty = check(wasm, get_engine("faulty:drop-output"), schedule="every")
     assert faulty.status == "equal" and faulty.suspensions == 0  # nothing ran, nothing to resume
+
+
+def test_strip_all_matches_the_wasm_tools_cli() -> None:
+    """The in-process strip must drop exactly what `wasm-tools strip --all` drops."""
+    from resumefuzz import wasmtools
+
+    named = wasmtools.parse('(module $m (func $f (export "f") (local $x i32)) (@custom "c" "data") (memory $mem 1))')
+    assert b"name" in named and b"data" in named
+    stripped = wasmtools.strip_all(named)
+    assert stripped == wasmtools.run(["strip", "--all", "-"], named)
+    assert b"name" not in stripped and b"data" not in stripped
+    with pytest.raises(wasmtools.WasmToolsError):  # broken framing still gets wasm-tools' own error
+        wasmtools.strip_all(named[:-3] + b"\x00\xff")
