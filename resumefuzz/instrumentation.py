@@ -25,6 +25,7 @@ Two text-level rewrites bracket the engine's transform:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -109,9 +110,15 @@ _STATE = "$__rfz_state"
 
 def load_text(wasm: bytes) -> ModuleText:
     try:
-        return ModuleText.parse(wasmtools.print_text(wasmtools.strip_all(wasm)))
+        return ModuleText.parse(_printed(wasmtools.strip_all(wasm)))
     except wasmtools.WasmToolsError as exc:
         raise BadInput(f"invalid module: {exc}") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _printed(wasm: bytes) -> str:
+    """Canonical text of WASM (the observed module is printed for both expose and inject)."""
+    return wasmtools.print_text(wasm)
 
 
 def assemble(module: ModuleText) -> bytes:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import wasmtime
 from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
+from wasmtime._func import enter_wasm
 
 from .host import HostState
 from .instrumentation import LOAD, REDROP, SAVE, STATE_MEMORY, CallSpec, Layout, Slot
@@ -41,6 +42,35 @@ def _signed(bits: int, type_: str) -> int:
 
 def _func_pointer(func: wasmtime.Func) -> int:
     return getattr(func._func, "__private")
+
+
+_KIND = {"i32": 0, "i64": 1}  # wasmtime_valkind_t of the integer types
+
+
+def _call_integers(ctx: Any, func: wasmtime.Func, kinds: tuple[tuple[int, ...], tuple[int, ...]], args: tuple[int, ...]) -> list[int]:
+    """Call FUNC, whose parameters and results are all i32/i64, with wasmtime's C API directly.
+
+    ``Func.__call__`` asks wasmtime for the function's type and converts every
+    value through ``Val`` on each call; the harness calls its own accessors
+    and wrappers tens of times per run with types known in advance.  Traps
+    and host exceptions surface exactly as through ``Func.__call__``
+    (wasmtime-py's ``enter_wasm``).
+    """
+    params_kinds, result_kinds = kinds
+    params = (_ffi.wasmtime_val_t * len(args))()
+    for param, kind, value in zip(params, params_kinds, args):
+        param.kind = kind
+        if kind:
+            param.of.i64 = value
+        else:
+            param.of.i32 = value
+    results = (_ffi.wasmtime_val_t * len(result_kinds))()
+    with enter_wasm(ctx) as trap:
+        error = _ffi.wasmtime_func_call(ctx._context(), ctypes.byref(func._func), params, len(args),
+                                        results, len(result_kinds), trap)
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+    return [r.of.i64 if kind else r.of.i32 for r, kind in zip(results, result_kinds)]
 
 
 class _Exports:
@@ -98,6 +128,7 @@ class Runtime:
         linker.define_func("host", "in_i64", wasmtime.FuncType([], [i64]), lambda: self._host().next_input("i64"))
         linker.define_func("rfz", "suspend", wasmtime.FuncType([], []), self._suspend, access_caller=True)
         self.pre = linker.instantiate_pre(self.module)
+        self._kinds: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
         self.state_size = max((s.offset + WIDTH[s.type] for s in layout.globals if s.offset >= 0), default=0)
         #: memories and tables exactly as instantiation leaves them (the same for every fresh
         #: instance), read once: a restore writes only what differs from them.
@@ -107,6 +138,15 @@ class Runtime:
     def _host(self) -> HostState:
         assert self.host is not None
         return self.host
+
+    def integer_kinds(self, name: str, func: wasmtime.Func, ctx: Any) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """(param kinds, result kinds) of export NAME if all are i32/i64, else None (asked once per module)."""
+        if name not in self._kinds:
+            type_ = func.type(ctx)
+            names = [str(t) for t in (*type_.params, *type_.results)]
+            self._kinds[name] = (tuple(_KIND[str(t)] for t in type_.params), tuple(_KIND[str(t)] for t in type_.results)) \
+                if all(n in _KIND for n in names) else None
+        return self._kinds[name]
 
     def _output(self, kind: str) -> Callable[[int], None]:
         return lambda bits: self._host().output(kind, bits)
@@ -155,7 +195,17 @@ class Machine:
 
     # -- calls -------------------------------------------------------------
     def invoke(self, name: str, *args: int) -> Any:
-        return self.exports[name](self.ctx, *args)
+        """Call export NAME; like ``Func.__call__``: None, one value, or a list."""
+        raw = self._call(name, args)
+        return None if not raw else raw[0] if len(raw) == 1 else raw
+
+    def _call(self, name: str, args: tuple[int, ...]) -> list[Any]:
+        func = self.exports[name]
+        kinds = self.runtime.integer_kinds(name, func, self.ctx)
+        if kinds is not None:
+            return _call_integers(self.ctx, func, kinds, args)
+        raw = func(self.ctx, *args)
+        return [] if raw is None else list(raw) if isinstance(raw, list) else [raw]
 
     def call(self, spec: CallSpec, args: list[Value]) -> tuple[Value, ...]:
         """Call SPEC's wrapper with raw-bit ARGS; return raw-bit results."""
@@ -167,9 +217,7 @@ class Machine:
             elif value.type in WIDTH:
                 assert value.bits is not None
                 carriers.append(_signed(value.bits, value.type))
-        raw = self.exports[spec.wrapper](self.ctx, *carriers)
-        flat = [] if raw is None else list(raw) if isinstance(raw, list) else [raw]
-        return tuple(self._values(spec.results, flat))
+        return tuple(self._values(spec.results, self._call(spec.wrapper, tuple(carriers))))
 
     def _values(self, types: tuple[str, ...], flat: list[Any]) -> list[Value]:
         out = []

@@ -110,6 +110,9 @@ _TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
 _HEADER = struct.Struct("<8sHHI")  # magic, version, flags, section count
 _FRAME = struct.Struct("<4sII")  # tag, payload length, CRC-32 of the payload
 
+#: unpack_from of the fixed-size unsigned little-endian integers (the decoder's hot path)
+_UNPACK = {size: struct.Struct(f"<{code}").unpack_from for size, code in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
+_PACK = {size: struct.Struct(f"<{code}").pack for size, code in ((1, "B"), (4, "I"), (8, "Q"))}
 _NONE_U32 = 0xFFFFFFFF  # "absent": null reference, unbounded memory maximum
 _MAX_PAGES = 65536  # 4 GiB, the limit of a 32-bit memory
 _ZERO_PAGE = bytes(PAGE_SIZE)
@@ -133,6 +136,10 @@ def _tag_name(tag: bytes) -> str:
     return tag.decode("ascii") if tag.isalnum() else repr(tag)
 
 
+_FRAME_WHERE = [f"section #{position} {tag.decode()} frame" for position, tag in enumerate(_TAGS)]
+_SECTION_WHERE = {tag: f"section {tag.decode()}" for tag in _TAGS}
+
+
 # -- writing ----------------------------------------------------------------
 
 
@@ -153,11 +160,12 @@ class _Writer:
         self._parts.append(bytes(data))
 
     def uint(self, n: object, size: int, what: str) -> None:
-        if not isinstance(n, int) or isinstance(n, bool):
+        if type(n) is not int:  # exactly int: bools and int subclasses are refused
             raise self.error(f"{what} must be an int, got {n!r}")
         if not 0 <= n < 1 << (8 * size):
             raise self.error(f"{what} {n} does not fit in u{8 * size}")
-        self._parts.append(n.to_bytes(size, "little"))
+        pack = _PACK.get(size)
+        self._parts.append(pack(n) if pack is not None else n.to_bytes(size, "little"))
 
     def u8(self, n: int, what: str) -> None:
         self.uint(n, 1, what)
@@ -363,16 +371,24 @@ class _Reader:
         return self._end - self._pos
 
     def take(self, n: int) -> memoryview:
-        if n > self.remaining:
-            raise self.error(
-                f"truncated (needs {n} bytes at offset {self._pos}, has {self.remaining})"
-            )
-        chunk = self._data[self._pos : self._pos + n]
-        self._pos += n
-        return chunk
+        pos = self._pos
+        if n > self._end - pos:
+            raise self._truncated(n)
+        self._pos = pos + n
+        return self._data[pos : pos + n]
+
+    def _truncated(self, n: int) -> SnapshotError:
+        return self.error(f"truncated (needs {n} bytes at offset {self._pos}, has {self.remaining})")
 
     def uint(self, size: int) -> int:
-        return int.from_bytes(self.take(size), "little")
+        unpack = _UNPACK.get(size)
+        if unpack is None:
+            return int.from_bytes(self.take(size), "little")
+        pos = self._pos
+        if size > self._end - pos:
+            raise self._truncated(size)
+        self._pos = pos + size
+        return unpack(self._data, pos)[0]
 
     def u8(self) -> int:
         return self.uint(1)
@@ -540,13 +556,12 @@ def _read_frames(data: memoryview) -> list[tuple[bytes, _Reader]]:
 
     frames: list[tuple[bytes, _Reader]] = []
     for position in range(n_sections):
-        expected = _TAGS[position].decode() if position < len(_TAGS) else "(extra)"
-        cursor.where = f"section #{position} {expected} frame"
+        cursor.where = _FRAME_WHERE[position] if position < len(_TAGS) else f"section #{position} (extra) frame"
         tag = bytes(cursor.take(4))
         length = cursor.u32()
         crc = cursor.u32()
         start = cursor.pos
-        cursor.where = f"section {_tag_name(tag)}"
+        cursor.where = _SECTION_WHERE.get(tag) or f"section {_tag_name(tag)}"
         payload = cursor.take(length)
         actual = zlib.crc32(payload)
         if actual != crc:
@@ -559,6 +574,8 @@ def _read_frames(data: memoryview) -> list[tuple[bytes, _Reader]]:
 
 def _check_sequence(tags: list[bytes]) -> None:
     """Every section of :data:`_TAGS` exactly once, in order, nothing else."""
+    if tuple(tags) == _TAGS:
+        return
     order = " ".join(t.decode() for t in _TAGS)
 
     def missing(tag: bytes) -> SnapshotError:
