@@ -1,6 +1,6 @@
 """resumefuzz benchmarks: throughput, where the time goes, and the floor.
 
-    make bench            # or: .venv/bin/python bench/run.py [--cases N] [--json FILE]
+    make bench            # or: .venv/bin/python bench/run.py [--seconds S] [--profile-cases N] [--json FILE]
 
 Every number is measured in this run; ratios compare against a baseline
 measured in the same run (plain wasmtime for the floor, a bytes copy for the
@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import platform
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -67,8 +68,10 @@ class Clock:
         return timed
 
 
-def throughput(cases: int, jobs: int, out: Path) -> dict[str, float]:
-    stats = Campaign(Options(generator="smith", profile="core", cases=cases, jobs=jobs, seed=1,
+def throughput(seconds: float, jobs: int, out: Path) -> dict[str, float]:
+    """A default campaign (smith, core profile) of SECONDS with JOBS workers, start-up included."""
+    shutil.rmtree(out / f"jobs{jobs}", ignore_errors=True)
+    stats = Campaign(Options(generator="smith", profile="core", time_limit=seconds, jobs=jobs, seed=1,
                              out=out / f"jobs{jobs}", progress=False, shrink_attempts=0)).run()
     return {"jobs": jobs, "cases": stats.cases, "seconds": stats.elapsed,
             "modules_per_s": stats.cases / stats.elapsed, "pairs_per_s": stats.schedules / stats.elapsed}
@@ -251,14 +254,14 @@ TARGETS = {"pairs_per_s_2_workers": 200.0, "harness_per_pair_over_floor": 2.0, "
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cases", type=int, default=80, help="cases per throughput run (default 80)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each throughput campaign (default 30)")
     parser.add_argument("--profile-cases", type=int, default=30, help="cases timed stage by stage (default 30)")
     parser.add_argument("--json", type=Path, default=Path("out/bench.json"))
     args = parser.parse_args()
     out = Path("out/bench")
     results: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                                "date": time.strftime("%Y-%m-%d")}
-    results["throughput"] = [throughput(args.cases, jobs, out) for jobs in (1, 2)]
+    results["throughput"] = [throughput(args.seconds, jobs, out) for jobs in (1, 2)]
     results["profile"] = stages_and_floor(args.profile_cases)
     results["snapshot"] = snapshot_codec()
     results["targets"] = targets(results)

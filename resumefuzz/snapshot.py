@@ -86,6 +86,7 @@ class Snapshot:
 # ---------------------------------------------------------------------------
 
 __all__ = [
+    "BLOCK_SIZE",
     "FORMAT_VERSION",
     "MAGIC",
     "PAGE_SIZE",
@@ -102,7 +103,7 @@ __all__ = [
 ]
 
 MAGIC = b"RFZSNAP\0"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: memory stored in 4 KiB blocks (1 stored whole 64 KiB pages)
 
 #: The fixed section sequence of format v1: every tag exactly once, in this order.
 _TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
@@ -116,6 +117,9 @@ _PACK = {size: struct.Struct(f"<{code}").pack for size, code in ((1, "B"), (4, "
 _NONE_U32 = 0xFFFFFFFF  # "absent": null reference, unbounded memory maximum
 _MAX_PAGES = 65536  # 4 GiB, the limit of a 32-bit memory
 _ZERO_PAGE = bytes(PAGE_SIZE)
+BLOCK_SIZE = 4096  # memory is stored in blocks: only blocks with a non-zero byte
+_BLOCKS_PER_PAGE = PAGE_SIZE // BLOCK_SIZE
+_ZERO_BLOCK = bytes(BLOCK_SIZE)
 
 _T = TypeVar("_T")
 
@@ -153,8 +157,8 @@ class _Writer:
     def error(self, message: str) -> SnapshotError:
         return SnapshotError(f"cannot encode snapshot section {self._where}: {message}")
 
-    def payload(self) -> bytes:
-        return b"".join(self._parts)
+    def pieces(self) -> list[bytes]:
+        return self._parts
 
     def raw(self, data: bytes) -> None:
         self._parts.append(bytes(data))
@@ -267,16 +271,20 @@ def _encode_memories(w: _Writer, memories: Sequence[MemoryImage]) -> None:
             raise w.error(
                 f"{what}: data is {len(m.data)} bytes, expected {m.pages} pages * {PAGE_SIZE}"
             )
-        # bytes slices compare with memcmp: the all-zero test runs at memory speed.
+        # bytes slices compare with memcmp: the all-zero tests run at memory speed, a whole
+        # page first (most pages of most memories are untouched), then its blocks.
+        data = m.data
         stored = [
-            page
+            block
             for page in range(m.pages)
-            if m.data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] != _ZERO_PAGE
+            if data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE] != _ZERO_PAGE
+            for block in range(page * _BLOCKS_PER_PAGE, (page + 1) * _BLOCKS_PER_PAGE)
+            if data[block * BLOCK_SIZE : (block + 1) * BLOCK_SIZE] != _ZERO_BLOCK
         ]
-        w.count(stored, f"{what} stored pages")
-        for page in stored:
-            w.u32(page, "page index")
-            w.raw(m.data[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+        w.count(stored, f"{what} stored blocks")
+        for block in stored:
+            w.u32(block, "block index")
+            w.raw(data[block * BLOCK_SIZE : (block + 1) * BLOCK_SIZE])
 
 
 def _encode_tables(w: _Writer, tables: Sequence[TableImage]) -> None:
@@ -334,11 +342,15 @@ def encode(snapshot: Snapshot) -> bytes:
     for tag in _TAGS:
         w = _Writer(tag.decode())
         fillers[tag](w)
-        payload = w.payload()
-        if len(payload) > 0xFFFFFFFF:
-            raise w.error(f"payload of {len(payload)} bytes does not fit in a u32 length")
-        parts.append(_FRAME.pack(tag, len(payload), zlib.crc32(payload)))
-        parts.append(payload)
+        pieces = w.pieces()  # framed without joining them first: the final join copies memory once
+        length = sum(map(len, pieces))
+        if length > 0xFFFFFFFF:
+            raise w.error(f"payload of {length} bytes does not fit in a u32 length")
+        crc = 0
+        for piece in pieces:
+            crc = zlib.crc32(piece, crc)
+        parts.append(_FRAME.pack(tag, length, crc))
+        parts += pieces
     return b"".join(parts)
 
 
@@ -485,24 +497,44 @@ def _decode_globals(r: _Reader) -> tuple[GlobalImage, ...]:
 
 
 def _decode_memory_data(r: _Reader, what: str, pages: int) -> bytes:
-    n_stored = r.count(f"stored pages of {what}", 4 + PAGE_SIZE)
-    if n_stored > pages:
-        raise r.error(f"{what}: {n_stored} stored pages but only {pages} pages")
-    # Unstored pages all share the one zero page; join copies each page once.
-    parts = [_ZERO_PAGE] * pages
+    blocks = pages * _BLOCKS_PER_PAGE
+    n_stored = r.count(f"stored blocks of {what}", 4 + BLOCK_SIZE)
+    if n_stored > blocks:
+        raise r.error(f"{what}: {n_stored} stored blocks but only {blocks} blocks")
+    # count() has checked that all n_stored blocks are there: read them without further bounds checks.
+    view, pos = r._data, r.pos
+    parts: list[bytes] = []  # zero pages and zero blocks are shared objects; join copies each once
+    filled = 0  # blocks emitted so far
     previous = None
     for _ in range(n_stored):
-        page = r.u32()
-        if page >= pages:
-            raise r.error(f"{what}: stored page index {page} >= pages {pages}")
-        if previous is not None and page <= previous:
-            raise r.error(f"{what}: stored pages not strictly ascending ({page} after {previous})")
-        previous = page
-        data = bytes(r.take(PAGE_SIZE))  # bytes, not memoryview: == is then a memcmp
-        if data == _ZERO_PAGE:
-            raise r.error(f"{what}: stored page {page} is all zeros (zero pages must be omitted)")
-        parts[page] = data
+        block = _UNPACK[4](view, pos)[0]
+        if block >= blocks:
+            raise r.error(f"{what}: stored block index {block} >= blocks {blocks}")
+        if previous is not None and block <= previous:
+            raise r.error(f"{what}: stored blocks not strictly ascending ({block} after {previous})")
+        previous = block
+        data = bytes(view[pos + 4 : pos + 4 + BLOCK_SIZE])  # bytes, not memoryview: == is then a memcmp
+        pos += 4 + BLOCK_SIZE
+        if data == _ZERO_BLOCK:
+            raise r.error(f"{what}: stored block {block} is all zeros (zero blocks must be omitted)")
+        filled = _zeros(parts, filled, block)
+        parts.append(data)
+        filled += 1
+    _zeros(parts, filled, blocks)
+    r.take(pos - r.pos)
     return b"".join(parts)
+
+
+def _zeros(parts: list[bytes], start: int, end: int) -> int:
+    """Append zero blocks START..END-1 to PARTS (whole pages as one part); return END."""
+    while start < end:
+        if start % _BLOCKS_PER_PAGE == 0 and start + _BLOCKS_PER_PAGE <= end:
+            parts.append(_ZERO_PAGE)
+            start += _BLOCKS_PER_PAGE
+        else:
+            parts.append(_ZERO_BLOCK)
+            start += 1
+    return end
 
 
 def _decode_memories(r: _Reader) -> tuple[MemoryImage, ...]:

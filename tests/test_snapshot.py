@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from resumefuzz.snapshot import (
     FORMAT_VERSION,
     MAGIC,
+    BLOCK_SIZE,
     PAGE_SIZE,
     CallRecord,
     Event,
@@ -188,7 +189,7 @@ def assemble(
     sections: list[tuple[bytes, bytes]],
     *,
     magic: bytes = MAGIC,
-    version: int = 1,
+    version: int = 2,
     flags: int = 0,
     count: int | None = None,
 ) -> bytes:
@@ -199,8 +200,8 @@ def assemble(
     return out
 
 
-def page(fill: int = 0xAB) -> bytes:
-    return bytes([fill]) * PAGE_SIZE
+def block(fill: int = 0xAB) -> bytes:
+    return bytes([fill]) * BLOCK_SIZE
 
 
 def one_byte_page(offset: int = 100) -> bytes:
@@ -268,7 +269,7 @@ def test_documented_layout() -> None:
     assert glob_ == (
         u32(2) + glob(0, 1, value("f64", 0x7FF0000000000001)) + glob(4, 0, value("v128", 1 << 127))
     )
-    assert mems == u32(1) + memory(0, 2, [(1, one_byte_page())])
+    assert mems == u32(1) + memory(0, 2, [(16, one_byte_page()[:BLOCK_SIZE])])  # page 1, its first block
     assert tabl == u32(2) + table(0, 0x70, b"\1" + u32(8), (NONE, 2)) + table(1, 0x6F, b"\0", (NONE,))
     assert rsum == BASE.resume
 
@@ -361,12 +362,12 @@ def test_zero_memory_is_tiny() -> None:
     assert decode(data).memories[0].data == bytes(256 * PAGE_SIZE)
 
 
-def test_only_nonzero_pages_are_stored() -> None:
+def test_only_nonzero_blocks_are_stored() -> None:
     memory_data = bytearray(256 * PAGE_SIZE)
     memory_data[7 * PAGE_SIZE + 5] = 1
     memory_data[-1] = 2
     data = encode(memory_snapshot(bytes(memory_data)))
-    assert len(data) < 2 * (PAGE_SIZE + 4) + 1024
+    assert len(data) < 2 * (BLOCK_SIZE + 4) + 1024
     assert decode(data).memories[0].data == memory_data
 
 
@@ -406,8 +407,9 @@ REJECTIONS: dict[str, tuple[Callable[[], bytes], tuple[str, ...]]] = {
     "bad magic": (lambda: b"NOTSNAP\0" + BASE_BYTES[8:], ("not a resumefuzz snapshot",)),
     "empty": (lambda: b"", ("header", "truncated")),
     "text file": (lambda: b"hello world, this is not a snapshot", ("not a resumefuzz snapshot",)),
-    "version 2": (lambda: assemble(SECTIONS, version=2), ("header", "version 2", "supports version 1")),
-    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 1")),
+    "version 1 (whole pages)": (lambda: assemble(SECTIONS, version=1), ("header", "version 1", "supports version 2")),
+    "version 3": (lambda: assemble(SECTIONS, version=3), ("header", "version 3", "supports version 2")),
+    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 2")),
     "nonzero flags": (lambda: assemble(SECTIONS, flags=1), ("header", "flags must be 0")),
     "truncated header": (lambda: BASE_BYTES[:13], ("header", "truncated")),
     "huge section count": (lambda: assemble(SECTIONS, count=NONE), ("section #7 (extra) frame", "truncated")),
@@ -523,33 +525,33 @@ REJECTIONS: dict[str, tuple[Callable[[], bytes], tuple[str, ...]]] = {
         lambda: with_section(b"TABL", u32(2) + table(2) + table(1)),
         ("section TABL", "tables not strictly ascending"),
     ),
-    # memory pages
-    "pages out of order": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(1, page()), (0, page())])),
-        ("section MEMS", "memory 0", "stored pages not strictly ascending"),
+    # memory blocks
+    "blocks out of order": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(1, block()), (0, block())])),
+        ("section MEMS", "memory 0", "stored blocks not strictly ascending"),
     ),
-    "page duplicated": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(0, page()), (0, page(1))])),
+    "block duplicated": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(0, block()), (0, block(1))])),
         ("section MEMS", "not strictly ascending (0 after 0)"),
     ),
-    "zero page stored": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(1, bytes(PAGE_SIZE))])),
-        ("section MEMS", "stored page 1 is all zeros"),
+    "zero block stored": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(17, bytes(BLOCK_SIZE))])),
+        ("section MEMS", "stored block 17 is all zeros"),
     ),
-    "page index >= pages": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(2, page())])),
-        ("section MEMS", "stored page index 2 >= pages 2"),
+    "block index >= blocks": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 2, [(32, block())])),
+        ("section MEMS", "stored block index 32 >= blocks 32"),
     ),
-    "more stored pages than pages": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 0, [(0, page())])),
-        ("section MEMS", "1 stored pages but only 0 pages"),
+    "more stored blocks than blocks": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 0, [(0, block())])),
+        ("section MEMS", "1 stored blocks but only 0 blocks"),
     ),
     "too many pages": (
         lambda: with_section(b"MEMS", u32(1) + memory(0, 65537, [])),
         ("section MEMS", "65537 pages exceeds the limit of 65536"),
     ),
-    "truncated page": (
-        lambda: with_section(b"MEMS", u32(1) + memory(0, 1, [(0, page())])[:-1]),
+    "truncated block": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 1, [(0, block())])[:-1]),
         ("section MEMS", "truncated"),
     ),
 }
@@ -564,7 +566,7 @@ def test_rejection(case: str) -> None:
 def test_rejection_helpers_are_faithful() -> None:
     """The hand-built payloads above are valid when nothing is wrong with them."""
     assert with_section(b"GLOB", first_payload(b"GLOB")) == BASE_BYTES
-    two_pages = memory(0, 2, [(0, page()), (1, one_byte_page())], maximum=4)
+    two_pages = memory(0, 2, [(0, block()), (1, block(1)), (31, block(2))], maximum=4)
     ok = with_section(b"MEMS", u32(2) + two_pages + memory(3, 0, []))
     assert encode(decode(ok)) == ok
     tables = table(0, entries=(NONE, 3)) + table(1, 0x6F, b"\1" + u32(NONE), (NONE,))
