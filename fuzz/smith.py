@@ -14,7 +14,9 @@ rejects the very modules that use them.  wasm-tools' JSON config cannot
 express instruction kinds, so a profile carries them under the
 resumefuzz-only key ``resumefuzz-allowed-instructions`` (passed as
 ``--allowed-instructions``; the key is removed before wasm-tools sees the
-config).
+config).  Tables are capped at 64 slots (``max-table-elements``; smith's
+default is a million): every suspension captures and restores each slot, and
+a few dozen slots exercise that as well as thousands.
 
 Every case also gets ``--ensure-termination`` (a hidden fuel global the
 snapshot must carry) and ``--available-imports`` with a module declaring the
