@@ -174,17 +174,31 @@ class CallIndirect(Expr):
 @dataclass(frozen=True)
 class Addr(Expr):
     """An in-bounds address: ``low`` stays in page 0; ``dyn`` is taken modulo the
-    current memory size, so after a memory.grow it reaches the grown pages."""
+    current memory size, so after a memory.grow it reaches the grown pages;
+    ``end`` is one of the last 8 addresses before the current end of memory."""
 
-    mode: str  # "low" | "dyn"
+    mode: str  # "low" | "dyn" | "end"
     value: Expr
     type: str = "i32"
 
-    def render(self) -> str:
+    def render(self, reach: int = 32) -> str:
+        """REACH: the access's offset + width; a ``dyn`` address then ends at most at the
+        memory's last byte, so the very last byte is reachable too."""
         if self.mode == "low":
             return f"(i32.and {self.value.render()} (i32.const {LOW_ADDR_MASK:#x}))"
+        if self.mode == "end":  # the last 8 addresses that fit: boundaries are where copies go wrong
+            return (f"(i32.sub (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const {reach})) "
+                    f"(i32.and {self.value.render()} (i32.const 7)))")
         return (f"(i32.rem_u {self.value.render()} "
-                f"(i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const 32)))")
+                f"(i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const {reach - 1})))")
+
+
+def _reach(op: str, offset: int) -> int:
+    """Bytes from an access's address to its end: offset + the op's width."""
+    kind, _, name = op.partition(".")
+    digits = "".join(ch for ch in name if ch.isdigit())
+    width = int(digits) // 8 if digits else {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "v128": 16}[kind]
+    return offset + width
 
 
 @dataclass(frozen=True)
@@ -196,7 +210,7 @@ class Load(Expr):
 
     def render(self) -> str:
         off = f" offset={self.offset}" if self.offset else ""
-        return f"({self.op}{off} {self.addr.render()})"
+        return f"({self.op}{off} {self.addr.render(_reach(self.op, self.offset))})"
 
 
 # -- statements (stack-neutral; render as lines) --
@@ -250,7 +264,7 @@ class Store(Stmt):
 
     def lines(self) -> list[str]:
         off = f" offset={self.offset}" if self.offset else ""
-        return [f"({self.op}{off} {self.addr.render()} {self.value.render()})"]
+        return [f"({self.op}{off} {self.addr.render(_reach(self.op, self.offset))} {self.value.render()})"]
 
 
 @dataclass(frozen=True)
@@ -878,7 +892,7 @@ def _grow(cx: Ctx, depth: int) -> Op:
 
 
 def _addr(cx: Ctx, depth: int) -> Addr:
-    mode = _pick(cx.draw, ("low", "dyn"))
+    mode = _pick(cx.draw, ("low", "dyn", "end"))
     return Addr(mode, _expr(cx, "i32", max(0, depth - 1)))
 
 
