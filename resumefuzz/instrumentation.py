@@ -335,7 +335,7 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
         if g.type not in REF_TYPES:
             slot_offset = offset
             offset += WIDTH[g.type]
-            store = "v128" if g.type == "v128" else CARRIER.get(g.type, g.type)
+            store = CARRIER.get(g.type, g.type)  # the integer type carrying its bits (v128 as itself)
             bits = [f"{store}.reinterpret_{g.type}"] if g.type in CARRIER else []
             save += [f"i32.const {slot_offset}", f"global.get {g.name}", *bits, f"{store}.store {_STATE} align=1"]
             if g.mutable:

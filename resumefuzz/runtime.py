@@ -19,7 +19,7 @@ from wasmtime._func import enter_wasm
 
 from .host import HostState
 from .instrumentation import LOAD, REDROP, SAVE, STATE_MEMORY, CallSpec, Layout, Slot
-from .snapshot import PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
+from .snapshot import BLOCK_SIZE, PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
 from .values import WIDTH, Value
 
 EXHAUSTION = ("STACK_OVERFLOW", "OUT_OF_FUEL")
@@ -143,9 +143,9 @@ class Runtime:
         """(param kinds, result kinds) of export NAME if all are i32/i64, else None (asked once per module)."""
         if name not in self._kinds:
             type_ = func.type(ctx)
-            names = [str(t) for t in (*type_.params, *type_.results)]
-            self._kinds[name] = (tuple(_KIND[str(t)] for t in type_.params), tuple(_KIND[str(t)] for t in type_.results)) \
-                if all(n in _KIND for n in names) else None
+            params, results = [str(t) for t in type_.params], [str(t) for t in type_.results]
+            integers = all(t in _KIND for t in (*params, *results))
+            self._kinds[name] = (tuple(map(_KIND.get, params)), tuple(map(_KIND.get, results))) if integers else None
         return self._kinds[name]
 
     def _output(self, kind: str) -> Callable[[int], None]:
@@ -367,24 +367,20 @@ class Machine:
         return next(s for s in self.layout.globals if s.key == key)
 
 
-_CHUNK = 65536
-_FINE = 4096
-
-
 def _differing(new: bytes, old: bytes) -> list[tuple[int, int]]:
-    """[start, end) ranges where NEW differs from OLD (same length), at 4 KiB granularity.
+    """[start, end) ranges where NEW differs from OLD (same length), in snapshot blocks.
 
-    Whole-buffer comparisons run at memcmp speed; only 64 KiB chunks that
-    differ are looked at more finely, and adjacent ranges are merged.
+    Whole-buffer comparisons run at memcmp speed; only pages that differ are
+    looked at block by block, and adjacent ranges are merged.
     """
     if new == old:
         return []
     runs: list[tuple[int, int]] = []
-    for chunk in range(0, len(new), _CHUNK):
-        if new[chunk:chunk + _CHUNK] == old[chunk:chunk + _CHUNK]:
+    for chunk in range(0, len(new), PAGE_SIZE):
+        if new[chunk:chunk + PAGE_SIZE] == old[chunk:chunk + PAGE_SIZE]:
             continue
-        for start in range(chunk, min(chunk + _CHUNK, len(new)), _FINE):
-            end = min(start + _FINE, len(new))
+        for start in range(chunk, min(chunk + PAGE_SIZE, len(new)), BLOCK_SIZE):
+            end = min(start + BLOCK_SIZE, len(new))
             if new[start:end] != old[start:end]:
                 if runs and runs[-1][1] == start:
                     runs[-1] = (runs[-1][0], end)
