@@ -22,6 +22,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import sys
 import time
 import traceback
@@ -30,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from .checker import DIVERGENT, INCONCLUSIVE, Judge, Verdict, write_atomic
-from .errors import BadInput, Unsupported
+from . import limits
+from .errors import BadInput, EngineError, Inconclusive, Unsupported
 from .host import splitmix64
 from .preparation import prepare
 from .schedule import Schedule, expand
@@ -62,6 +64,10 @@ class Options:
     shrink_attempts: int = 40
     progress: bool = True
     stop_on_finding: bool = False  # end the campaign at the first finding (self-test)
+    transform_timeout: float = limits.TRANSFORM_TIMEOUT  # an external transform command's wall-clock limit
+    #: the liveness gate: a campaign that judged too little exits 3 (see `gate`)
+    max_unjudged: float = 0.5  # highest share of cases not judged (unsupported, engine error, harness error)
+    min_suspensions: int = 1  # fewest suspensions a campaign must perform
 
 
 @dataclass(frozen=True)
@@ -102,10 +108,14 @@ class Stats:
     divergent: int = 0
     inconclusive: int = 0
     unsupported: int = 0
+    engine_errors: int = 0  # the engine's transform failed on a module (exit, timeout, invalid output)
+    errors: int = 0  # harness errors (a bug in resumefuzz itself)
     crashes: int = 0
     hangs: int = 0
     memory: int = 0
-    duplicates: int = 0
+    duplicates: int = 0  # divergences whose signature was already recorded in OUT (still divergences)
+    cut: int = 0  # cases stopped unfinished at the end of the time budget (not judged, not counted in `cases`)
+    minimization_cut: int = 0  # findings written unminimized or part-minimized because the budget ran out
     schedules: int = 0
     suspensions: int = 0
     # liveness: what the suspensions looked like
@@ -113,23 +123,74 @@ class Stats:
     stack_suspensions: int = 0  # suspensions at a site with values on the operand stack
     deep_suspensions: int = 0  # suspensions at program call depth > 3
     grown_suspensions: int = 0  # suspensions after a memory.grow
-    findings: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # new signatures this run
+    known: list[str] = field(default_factory=list)  # signatures found again that OUT already held
     unsupported_reasons: dict[str, int] = field(default_factory=dict)
-    first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size
+    engine_error_reasons: dict[str, int] = field(default_factory=dict)
+    first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size, new
+    interrupted: bool = False  # stopped by Ctrl-C / SIGTERM
     started: float = field(default_factory=time.time)
     elapsed: float = 0.0
+
+    @property
+    def diverged(self) -> int:
+        """Cases that showed a divergence of any kind, new or already known."""
+        return self.divergent + self.crashes + self.hangs + self.memory
+
+    @property
+    def judged(self) -> int:
+        return self.equal + self.divergent
+
+    @property
+    def unjudged(self) -> int:
+        return self.unsupported + self.engine_errors + self.errors
 
     def line(self) -> str:
         rate = lambda n: n / max(self.elapsed, 1e-9)  # noqa: E731
         return (f"{self.elapsed:6.1f}s  cases {self.cases} ({rate(self.cases):.1f}/s)  schedules {self.schedules} "
                 f"({rate(self.schedules):.1f}/s)  suspensions {self.suspensions}  findings {len(self.findings)}  "
-                f"inconclusive {self.inconclusive}  unsupported {self.unsupported}")
+                f"inconclusive {self.inconclusive}  unsupported {self.unsupported}  engine errors {self.engine_errors}")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["modules_per_second"] = self.cases / max(self.elapsed, 1e-9)
         data["schedules_per_second"] = self.schedules / max(self.elapsed, 1e-9)
         return data
+
+
+#: exit codes of a campaign (`resumefuzz fuzz`, `smoke`)
+EXIT_CLEAN, EXIT_DIVERGED, EXIT_BAD_USAGE, EXIT_UNEXERCISED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
+    """The campaign's exit code and, unless clean, a one-line reason.
+
+    1 whenever any case diverged (new or already-known signature, crash, hang,
+    memory blow-up); otherwise 3 when the campaign exercised too little to
+    mean anything: no case judged, more than ``max_unjudged`` of the cases
+    not judged (unsupported, engine errors, harness errors), or fewer than
+    ``min_suspensions`` suspensions; 130 when interrupted; else 0.
+    """
+    if stats.diverged or stats.findings or stats.known:
+        known = f", {len(stats.known)} already recorded in {options.out / 'findings'}" if stats.known else ""
+        return EXIT_DIVERGED, f"{stats.diverged} case(s) diverged ({len(stats.findings)} new finding(s){known})"
+    if stats.interrupted:
+        return EXIT_INTERRUPTED, "interrupted"
+    why = None
+    unjudged = (f"{stats.unsupported} unsupported, {stats.engine_errors} engine error(s), "
+                f"{stats.errors} harness error(s)")
+    if stats.cases == 0:
+        why = "no case ran"
+    elif stats.judged == 0:
+        why = f"no case was judged ({unjudged}, {stats.inconclusive} inconclusive of {stats.cases})"
+    elif stats.unjudged > options.max_unjudged * stats.cases:
+        why = (f"{stats.unjudged} of {stats.cases} cases were not judged ({unjudged}), above "
+               f"--max-unjudged {options.max_unjudged:g}")
+    elif stats.suspensions < options.min_suspensions:
+        why = f"{stats.suspensions} suspension(s), below --min-suspensions {options.min_suspensions}"
+    if why is not None:
+        return EXIT_UNEXERCISED, f"the campaign exercised too little: {why}"
+    return EXIT_CLEAN, None
 
 
 # ---------------------------------------------------------------------------
@@ -155,16 +216,22 @@ def generate(plan: CasePlan) -> tuple[bytes, dict[str, Any], bytes | None]:
 # one case (runs in a worker)
 
 
-def run_case(plan: CasePlan, options: Options, notify: Any = None) -> dict[str, Any]:
+def run_case(plan: CasePlan, options: Options, notify: Any = None, deadline: float | None = None) -> dict[str, Any]:
+    """Judge one case; DEADLINE (epoch seconds) bounds the minimization of a finding."""
     from .engines import get_engine
 
     wasm, record, smith_input = generate(plan)
     engine = get_engine(plan.engine)
+    _configure(engine, options)
     try:
         prep = prepare(wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
         judge = Judge(prep, plan.seed)
+    except EngineError as exc:
+        return {"status": "engine_error", "why": str(exc)}
     except Unsupported as exc:
         return {"status": "unsupported", "why": str(exc)}
+    except Inconclusive as exc:
+        return {"status": INCONCLUSIVE, "why": str(exc)}
     result: dict[str, Any] = {"status": "equal", "crossings": judge.crossings, "schedules": 0, "suspensions": 0,
                               "stack": 0, "deep": 0, "grown": 0}
     if judge.inconclusive:
@@ -189,10 +256,18 @@ def run_case(plan: CasePlan, options: Options, notify: Any = None) -> dict[str, 
             result["status"] = INCONCLUSIVE
         return result
     if notify is not None:
-        notify()  # minimization may take longer than a case
+        notify(finding.facets)  # minimization may take longer than a case
     result["status"] = DIVERGENT
-    result["finding"] = _record_finding(plan, options, wasm, record, smith_input, judge, finding)
+    if deadline is None:
+        deadline = time.time() + options.minimize_timeout
+    result["finding"] = _record_finding(plan, options, wasm, record, smith_input, judge, finding, deadline)
     return result
+
+
+def _configure(engine: Any, options: Options) -> None:
+    """Campaign-wide engine settings (an external transform's wall-clock limit)."""
+    if hasattr(engine, "transform_timeout"):
+        engine.transform_timeout = options.transform_timeout
 
 
 def _check_args(plan: CasePlan, schedule: str) -> list[str]:
@@ -201,27 +276,43 @@ def _check_args(plan: CasePlan, schedule: str) -> list[str]:
 
 
 def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[str, Any],
-                    smith_input: bytes | None, judge: Judge, finding: Any) -> dict[str, Any]:
+                    smith_input: bytes | None, judge: Judge, finding: Any, deadline: float) -> dict[str, Any]:
+    """Minimize FINDING until DEADLINE (epoch seconds), then write it; a finding whose
+    minimization the deadline cut short is still written, and says so."""
     from .minimize import minimize_schedule, shrink_module
 
     facets = set(finding.facets)
     before = {"module_bytes": len(wasm),
               "suspensions": len(finding.schedule.crossings) if finding.schedule else 0}
-    schedule = minimize_schedule(judge, finding) if finding.schedule is not None else Schedule("none", ())
+    cut = False
+    if finding.schedule is None:
+        schedule = Schedule("none", ())
+    elif time.time() < deadline:
+        schedule = minimize_schedule(judge, finding, deadline=deadline)
+    else:
+        schedule = finding.schedule
     spec = "none" if not schedule.crossings else f"{schedule.label};spread:8"
+    if finding.schedule is not None and not schedule.label.startswith("at:"):
+        spec = "at:" + ",".join(map(str, schedule.crossings))
     module, text = wasm, None
-    if plan.generator == "smith" and options.shrink_attempts > 0:
-        module = shrink_module(wasm, _check_args(plan, spec), facets, attempts=options.shrink_attempts)
+    if options.shrink_attempts > 0 and time.time() >= deadline:
+        cut = True
+    elif plan.generator == "smith" and options.shrink_attempts > 0:
+        module = shrink_module(wasm, _check_args(plan, spec), facets, attempts=options.shrink_attempts,
+                               timeout=max(0.0, deadline - time.time()))
     elif plan.generator == "structured" and options.shrink_attempts > 0:
         from resumefuzz.fuzz import structured
 
         def interesting(program: Any) -> bool:
+            if time.time() >= deadline:
+                return False  # out of budget: Hypothesis ends its shrink with the best example so far
             found = _verify(program.wasm(), plan, spec)
             return found is not None and found.status == DIVERGENT and bool(facets & set(found.facets))
 
         shrunk = structured.shrink(plan.seed, plan.profile == "simd", interesting)
         if shrunk is not None:
             module, text = shrunk.wasm(), shrunk.wat()
+    cut = cut or time.time() >= deadline
     # The recorded case must replay: re-judge exactly what is written.
     verdict = _verify(module, plan, spec)
     if verdict is None or verdict.status != DIVERGENT:
@@ -236,8 +327,9 @@ def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[
         "engine.json": json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
                                    "wasmtime_opt": plan.wasmtime_opt}, indent=2),
         "case.json": json.dumps({**asdict(plan), **record, "facets": sorted(facets), "before": before,
-                                 "after": after}, indent=2),
-        "report.txt": verdict.report if verdict else "replay did not reproduce; see case.json\n",
+                                 "after": after, "minimization": _MINIMIZATION[cut]}, indent=2),
+        "report.txt": (verdict.report if verdict else "replay did not reproduce; see case.json\n")
+        + (f"note: {_MINIMIZATION[True]}\n" if cut else ""),
         "replay": _replay_script(plan, spec),
     }
     if smith_input is not None:
@@ -250,7 +342,12 @@ def _record_finding(plan: CasePlan, options: Options, wasm: bytes, record: dict[
         pass
     signature = _signature(sorted(facets), plan.engine, module)
     written = write_finding(options.out, signature, files)
-    return {"signature": signature, "written": written, "facets": sorted(facets), "before": before, "after": after}
+    return {"signature": signature, "written": written, "facets": sorted(facets), "before": before, "after": after,
+            "minimization_cut": cut}
+
+
+_MINIMIZATION = {False: "complete",
+                 True: "cut short: the campaign's time budget ran out (module and schedule may be larger than needed)"}
 
 
 def _verify(module: bytes, plan: CasePlan, spec: str) -> Verdict | None:
@@ -267,8 +364,9 @@ def _verify(module: bytes, plan: CasePlan, spec: str) -> Verdict | None:
 
 def _replay_script(plan: CasePlan, spec: str) -> str:
     args = " ".join(shlex.quote(a) for a in _check_args(plan, spec))
-    return ("#!/bin/sh\n# Reproduce this finding (exit 1 = still divergent).\n"
-            f'cd "$(dirname "$0")" && exec resumefuzz check module.wasm {args} "$@"\n')
+    python = shlex.quote(sys.executable)
+    return ("#!/bin/sh\n# Reproduce this finding (exit 1 = still divergent), with the interpreter that found it.\n"
+            f'cd "$(dirname "$0")" && exec {python} -m resumefuzz check module.wasm {args} "$@"\n')
 
 
 def _signature(facets: list[str], engine: str, module: bytes) -> str:
@@ -306,22 +404,43 @@ def write_finding(out: Path, signature: str, files: dict[str, bytes | str]) -> b
 # ---------------------------------------------------------------------------
 # workers
 
+#: after the time budget, a case still being judged gets this long to finish before it is cut
+CUT_GRACE = 2.0
+#: ... and a finding being minimized this long past the budget to be written (minimization itself
+#: stops at the budget; re-judging what is written and writing it take the rest)
+WRITE_GRACE = 20.0
+
 
 def _worker_main(conn: multiprocessing.connection.Connection, options: Options) -> None:
+    # A process group of its own: the parent kills the worker with everything it started (node,
+    # wasm-tools shrink and its predicates), a Ctrl-C on the terminal reaches only the parent,
+    # and the worker dies with the parent however the parent ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.setpgrp()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
+    from .process import die_with_parent
+
+    die_with_parent(signal.SIGTERM)
     while True:
         try:
-            index = conn.recv()
-        except EOFError:
+            message = conn.recv()
+        except (EOFError, OSError):
             return
-        if index is None:
+        if message is None:
             return
+        index, deadline = message
         plan = CasePlan.make(options, index)
         try:
-            result = run_case(plan, options, notify=lambda: conn.send(("minimizing", index)))
+            result = run_case(plan, options, deadline=deadline,
+                              notify=lambda facets: conn.send(("minimizing", index, facets)))
         except Exception as exc:  # noqa: BLE001 - a harness error must not end the campaign
             result = {"status": "error", "why": f"case {index}: {type(exc).__name__}: {exc}",
                       "traceback": traceback.format_exc(limit=12)}
-        conn.send(("done", index, result))
+        try:
+            conn.send(("done", index, result))
+        except (BrokenPipeError, OSError):
+            return
 
 
 class _Worker:
@@ -329,16 +448,29 @@ class _Worker:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
         self.proc = context.Process(target=_worker_main, args=(child, options), daemon=True)
-        self.proc.start()
+        # SIGINT stays blocked in the child until it has left the terminal's process group
+        # (a signal mask survives exec): a Ctrl-C during start-up must not reach it.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self.index: int | None = None
         self.deadline = 0.0
+        self.facets: list[str] | None = None  # set while the worker minimizes a finding
 
-    def send(self, index: int, timeout: float) -> None:
-        self.index, self.deadline = index, time.monotonic() + timeout
-        self.conn.send(index)
+    def send(self, index: int, timeout: float, deadline: float) -> None:
+        self.index, self.deadline, self.facets = index, time.monotonic() + timeout, None
+        self.conn.send((index, deadline))
 
     def kill(self) -> None:
+        """Kill the worker and its whole process group (everything it started)."""
+        if self.proc.pid is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.proc.kill()
         self.proc.join(5)
 
@@ -351,36 +483,79 @@ class _Worker:
         return int(match.group(1)) / 1024 if match else 0.0
 
 
+class _Lock:
+    """One campaign per output directory: a second one refuses (stats.json has one writer)."""
+
+    def __init__(self, out: Path) -> None:
+        import fcntl
+
+        self.path = out / ".lock"
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - held for the campaign's lifetime
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "?"
+            self.handle.close()
+            raise BadInput(f"--out {out}: another campaign (pid {holder}) is using this directory; "
+                           "give each campaign its own --out") from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"{os.getpid()}\n")
+        self.handle.flush()
+
+    def release(self) -> None:
+        self.handle.close()
+
+
 class Campaign:
     def __init__(self, options: Options) -> None:
         if options.generator not in GENERATORS:
             raise BadInput(f"--generator: unknown generator {options.generator!r} (choose from {', '.join(GENERATORS)})")
         if options.time_limit is None and options.cases is None:
             raise BadInput("give --time DURATION or --cases N")
-        if options.jobs < 1:
-            raise BadInput("--jobs must be at least 1")
+        if not 1 <= options.jobs <= limits.MAX_JOBS:
+            raise BadInput(f"--jobs must be between 1 and {limits.MAX_JOBS} on this machine "
+                           f"({os.cpu_count()} cores), not {options.jobs}")
+        if options.shrink_attempts < 0:
+            raise BadInput(f"--shrink-attempts must be 0 or more, not {options.shrink_attempts}")
+        if not 0 <= options.max_unjudged <= 1:
+            raise BadInput(f"--max-unjudged must be a share between 0 and 1, not {options.max_unjudged}")
         self.options = options
         self.stats = Stats()
         self.errors: list[str] = []
         self.detected: tuple[float, int] | None = None  # (seconds, cases) at the first detection
-        known = options.out / "findings"
-        self.signatures = {p.name for p in known.iterdir() if not p.name.startswith(".")} if known.is_dir() else set()
+        self.signatures: set[str] = set()
+
+    def _known(self) -> set[str]:
+        known = self.options.out / "findings"
+        return {p.name for p in known.iterdir() if not p.name.startswith(".")} if known.is_dir() else set()
 
     def run(self) -> Stats:
+        """Run the campaign; Ctrl-C / SIGTERM stop it within a second or two, with stats written."""
         options, stats = self.options, self.stats
         options.out.mkdir(parents=True, exist_ok=True)
-        workers = [_Worker(options) for _ in range(options.jobs)]
+        lock = _Lock(options.out)
+        self.signatures = self._known()
+        end = None if options.time_limit is None else stats.started + options.time_limit
+        workers: list[_Worker] = []
         next_index = 0
         display = _Display(options.progress)
         last_stats = 0.0
+        previous_term = signal.getsignal(signal.SIGTERM)
+        if threading_main():
+            signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
+            while len(workers) < options.jobs and (end is None or time.time() < end):
+                workers.append(_Worker(options))
             while True:
-                stats.elapsed = time.time() - stats.started
-                out_of_time = (options.time_limit is not None and stats.elapsed >= options.time_limit) or (
-                    options.stop_on_finding and bool(stats.findings))
+                now = time.time()
+                stats.elapsed = now - stats.started
+                out_of_time = (end is not None and now >= end) or (options.stop_on_finding and bool(stats.diverged))
+                deadline = end if end is not None else now + options.minimize_timeout
                 for worker in workers:
                     if worker.index is None and not out_of_time and (options.cases is None or next_index < options.cases):
-                        worker.send(next_index, options.case_timeout)
+                        worker.send(next_index, options.case_timeout, deadline)
                         next_index += 1
                 busy = [w for w in workers if w.index is not None]
                 if not busy:
@@ -393,6 +568,10 @@ class Campaign:
                         continue
                     if not worker.proc.is_alive():
                         self._lost(worker, "crash", f"worker died (exit code {worker.proc.exitcode})")
+                    elif end is not None and worker.facets is None and time.time() > end + CUT_GRACE:
+                        self._cut(worker)
+                    elif end is not None and worker.facets is not None and time.time() > end + WRITE_GRACE:
+                        self._unminimized(worker)
                     elif time.monotonic() > worker.deadline:
                         self._lost(worker, "hang", f"case exceeded the {options.case_timeout:.0f}s wall-clock limit")
                     elif worker.rss_mb() > options.memory_limit_mb:
@@ -404,18 +583,27 @@ class Campaign:
                 if time.monotonic() - last_stats > 5:
                     self._write_stats()
                     last_stats = time.monotonic()
+        except KeyboardInterrupt:
+            stats.interrupted = True
         finally:
+            if threading_main():
+                signal.signal(signal.SIGTERM, previous_term)
+            # Idle workers leave on request (clean exit, temp files removed); busy ones are killed whole.
             for worker in workers:
                 try:
-                    worker.conn.send(None)
+                    if worker.index is None:
+                        worker.conn.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-                worker.proc.join(2)
+            for worker in workers:
+                if worker.index is None:
+                    worker.proc.join(2)
                 if worker.proc.is_alive():
                     worker.kill()
             stats.elapsed = time.time() - stats.started
             display.close(stats)
             self._write_stats()
+            lock.release()
         return stats
 
     def _receive(self, worker: _Worker) -> None:
@@ -424,12 +612,13 @@ class Campaign:
         except (EOFError, OSError):
             return  # the liveness check reports the crash
         if message[0] == "minimizing":  # a divergence was just detected; minimization follows
-            worker.deadline = time.monotonic() + self.options.minimize_timeout
+            worker.deadline = time.monotonic() + self.options.minimize_timeout + WRITE_GRACE
+            worker.facets = list(message[2])
             if self.detected is None:
                 self.detected = (time.time() - self.stats.started, self.stats.cases + 1)
             return
         _, index, result = message
-        worker.index = None
+        worker.index, worker.facets = None, None
         self._count(result)
 
     def _count(self, result: dict[str, Any]) -> None:
@@ -443,26 +632,61 @@ class Campaign:
         stats.deep_suspensions += result.get("deep", 0)
         stats.grown_suspensions += result.get("grown", 0)
         if status == "error":
+            stats.errors += 1
             self.errors.append(result["why"] + "\n" + result.get("traceback", ""))
             print(f"resumefuzz: harness error in a case: {result['why']}", file=sys.stderr)
             return
+        if status == "engine_error":
+            stats.engine_errors += 1
+            _tally(stats.engine_error_reasons, result.get("why", ""))
+            return
         setattr(stats, status, getattr(stats, status) + 1)
         if status == "unsupported":
-            reason = re.sub(r"\(at [^)]*\)|\d+", "N", result.get("why", ""))[:100]
-            stats.unsupported_reasons[reason] = stats.unsupported_reasons.get(reason, 0) + 1
+            _tally(stats.unsupported_reasons, result.get("why", ""))
         finding = result.get("finding")
         if finding:
+            stats.minimization_cut += bool(finding.get("minimization_cut"))
+            new = self._announce(finding["signature"], finding["written"],
+                                 f"{', '.join(finding['facets'])}: module {finding['before']['module_bytes']}→"
+                                 f"{finding['after']['module_bytes']} bytes, suspensions "
+                                 f"{finding['before']['suspensions']}→{finding['after']['suspensions']}")
             if stats.first_finding is None:
                 seconds, cases = self.detected or (time.time() - stats.started, stats.cases)
                 stats.first_finding = {"seconds": seconds, "cases": cases,
                                        "minimized_after": time.time() - stats.started,
                                        "signature": finding["signature"], "facets": finding["facets"],
                                        "module_bytes": finding["after"]["module_bytes"],
-                                       "suspensions": finding["after"]["suspensions"]}
-            self._announce(finding["signature"], finding["written"],
-                           f"{', '.join(finding['facets'])}: module {finding['before']['module_bytes']}→"
-                           f"{finding['after']['module_bytes']} bytes, suspensions "
-                           f"{finding['before']['suspensions']}→{finding['after']['suspensions']}")
+                                       "suspensions": finding["after"]["suspensions"], "new": new}
+
+    def _cut(self, worker: _Worker) -> None:
+        """The budget ended while WORKER was still judging its case: stop it, judge nothing."""
+        worker.kill()
+        worker.index = None
+        self.stats.cut += 1
+
+    def _unminimized(self, worker: _Worker) -> None:
+        """WORKER found a divergence but did not write it in time: write it unminimized ourselves."""
+        assert worker.index is not None and worker.facets is not None
+        plan = CasePlan.make(self.options, worker.index)
+        facets = worker.facets
+        worker.kill()
+        worker.index = None
+        self.stats.cases += 1
+        self.stats.divergent += 1
+        self.stats.minimization_cut += 1
+        wasm, record, smith_input = generate(plan)
+        files: dict[str, bytes | str] = {
+            "module.wasm": wasm,
+            "case.json": json.dumps({**asdict(plan), **record, "facets": facets,
+                                     "minimization": "not run: the time budget ended before it finished"}, indent=2),
+            "report.txt": f"resumefuzz fuzz: DIVERGENT: {', '.join(facets)} (unminimized: the time budget ended "
+                          f"during minimization)\ncase: {json.dumps(asdict(plan))}\n",
+            "replay": _replay_script(plan, plan.schedule),
+        }
+        if smith_input is not None:
+            files["smith-input.bin"] = smith_input
+        signature = _signature(facets, plan.engine, wasm)
+        self._announce(signature, write_finding(self.options.out, signature, files), "unminimized")
 
     def _lost(self, worker: _Worker, kind: str, why: str) -> None:
         assert worker.index is not None
@@ -484,18 +708,40 @@ class Campaign:
         signature = f"{kind}-{hashlib.sha256(wasm).hexdigest()[:12]}"
         self._announce(signature, write_finding(self.options.out, signature, files), why)
 
-    def _announce(self, signature: str, written: bool, detail: str) -> None:
+    def _announce(self, signature: str, written: bool, detail: str) -> bool:
+        """Record a divergence's finding; True if it is new (False: OUT already held this signature)."""
         if not written or signature in self.signatures:
             self.stats.duplicates += 1
-            return
+            if signature not in self.stats.known:
+                self.stats.known.append(signature)
+            print(f"\nKNOWN   {self.options.out / 'findings' / signature}  ({detail})", file=sys.stderr, flush=True)
+            return False
         self.signatures.add(signature)
         self.stats.findings.append(signature)
         print(f"\nFINDING {self.options.out / 'findings' / signature}  ({detail})", file=sys.stderr, flush=True)
+        return True
 
     def _write_stats(self) -> None:
+        options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
+        code, reason = gate(self.stats, self.options)
         write_atomic(self.options.out / "stats.json", json.dumps(
-            {**self.stats.to_json(), "options": {k: str(v) for k, v in asdict(self.options).items()},
+            {**self.stats.to_json(), "options": options, "exit_code": code, "verdict": reason,
              "errors": self.errors[:20]}, indent=2) + "\n")
+
+
+def _tally(reasons: dict[str, int], why: str) -> None:
+    reason = re.sub(r"\(at [^)]*\)|\d+", "N", why)[:100]
+    reasons[reason] = reasons.get(reason, 0) + 1
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 class _Display:
@@ -527,16 +773,24 @@ class _Display:
             self.live.stop()
 
 
-def summary(stats: Stats, out: Path) -> str:
+def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
     lines = [
         f"resumefuzz fuzz: {stats.cases} case(s) in {stats.elapsed:.1f}s "
-        f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)",
+        f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)"
+        + (" — interrupted" if stats.interrupted else ""),
         f"  equal {stats.equal} · divergent {stats.divergent} · inconclusive {stats.inconclusive} · "
-        f"unsupported {stats.unsupported} · crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}",
+        f"unsupported {stats.unsupported} · engine errors {stats.engine_errors} · harness errors {stats.errors} · "
+        f"crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}"
+        + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
         f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
         f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow",
-        f"  findings {len(stats.findings)} (duplicates {stats.duplicates})",
+        f"  findings {len(stats.findings)} new, {len(stats.known)} already recorded (divergent cases: {stats.diverged})"
+        + (f"; {stats.minimization_cut} not fully minimized (budget)" if stats.minimization_cut else ""),
         f"  stats: {out / 'stats.json'}",
     ]
     lines += [f"  finding: {out / 'findings' / s}" for s in stats.findings]
+    lines += [f"  known:   {out / 'findings' / s}" for s in stats.known]
+    if options is not None:
+        code, reason = gate(stats, options)
+        lines.append(f"  verdict: exit {code}" + (f": {reason}" if reason else ": clean"))
     return "\n".join(lines)

@@ -43,7 +43,7 @@ def run(faults: list[str], *, budget: float, jobs: int, seed: int, out: Path,
                                  out=out / fault.strip("()").replace(" ", "-"), progress=progress,
                                  stop_on_finding=fault != CORRECT, shrink_attempts=10)).run()
         first = stats.first_finding or {}
-        row = Row(fault, bool(stats.findings), round(first.get("seconds", stats.elapsed), 1),
+        row = Row(fault, bool(stats.diverged), round(first.get("seconds", stats.elapsed), 1),
                   first.get("cases", stats.cases), first.get("module_bytes"), first.get("suspensions"),
                   first.get("facets", []), FAULTS[fault][1] if fault in FAULTS else "-")
         rows.append(row)

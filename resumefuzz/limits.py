@@ -1,0 +1,54 @@
+"""Resource limits: every size an input may claim is checked against one of these
+before anything of that size is allocated.  README "Resource limits" documents them.
+
+A limit hit by the *input itself* (a module that declares a 2 GiB memory, a
+snapshot that claims 65536 pages) is exit 3 (unsupported: the harness will not
+judge that much) or exit 2 (a corrupt file); a limit the *program* runs into
+while executing (it grows a table to 4e9 entries) is exit 4 (inconclusive).
+"""
+
+from __future__ import annotations
+
+import os
+
+#: Judged linear memory, all program memories of one instance together, in 64 KiB pages
+#: (256 MiB).  Each of runs A, B, C holds a copy, a snapshot another; 4 GiB would be 16+ GB.
+MAX_MEMORY_PAGES = 4096
+
+#: Judged table slots, all tables of one instance together.
+MAX_TABLE_ENTRIES = 65536
+
+#: Engine-private memory an engine may add to an instance, in pages (Asyncify's resume buffer,
+#: its ``buffer_pages``).  Snapshots carry it next to the program's memories.
+MAX_ENGINE_MEMORY_PAGES = 4096
+
+#: Pages all memories of one snapshot may claim together: the judged program memories plus the
+#: engine's.  The decoder checks every claim against this before allocating (a few hundred bytes
+#: may claim 4 GiB of zero pages); the harness never writes a larger snapshot.
+MAX_SNAPSHOT_MEMORY_PAGES = MAX_MEMORY_PAGES + MAX_ENGINE_MEMORY_PAGES
+
+#: Bytes of memory read or written per host call (bounded chunks, no ctypes length overflow).
+MEMORY_CHUNK = 64 * 1024 * 1024
+
+#: Suspensions one interrupted run may perform, and crossings one schedule may name.
+MAX_SUSPENSIONS = 100_000
+
+#: Interrupted runs one schedule spec may expand to.
+MAX_SCHEDULE_RUNS = 10_000
+
+#: Largest crossing number (or stride, or count) a schedule spec may name: the harness counts
+#: crossings in an i64, and no run crosses more yield points than this.
+MAX_CROSSING = 2**63 - 1
+
+#: Worker processes of one campaign on this machine.
+MAX_JOBS = 8 * (os.cpu_count() or 1)
+
+#: Seconds an external transform command may run (`asyncify-compatible:CMD`), default of --transform-timeout.
+TRANSFORM_TIMEOUT = 120.0
+
+#: Seconds wasmtime may spend compiling one prepared module before the case is inconclusive.
+COMPILE_TIMEOUT = 60.0
+
+#: Prepared modules at least this large are compiled in a child process that can be stopped
+#: at COMPILE_TIMEOUT; smaller ones compile in-process (no process start per case).
+COMPILE_OUT_OF_PROCESS_BYTES = 256 * 1024
