@@ -41,5 +41,11 @@ test: setup
 nightly: setup
 	$(BIN)/python -m pytest -q -n 2 -m nightly --timeout=3600
 
+# The atheris snapshot target's seed corpus (fuzz/seeds/snapshot, committed): real snapshots
+# written by `resumefuzz check --out` for a few corpus cases, plus oversized-claim files.
+.PHONY: snapshot-seeds
+snapshot-seeds: setup
+	$(BIN)/python fuzz/seeds/make_snapshot_seeds.py fuzz/seeds/snapshot
+
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .hypothesis

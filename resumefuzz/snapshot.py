@@ -1,4 +1,4 @@
-"""Snapshot format v1: the complete state of a suspended run, as bytes.
+"""The snapshot format (version :data:`FORMAT_VERSION`): the complete state of a suspended run, as bytes.
 
 See docs/snapshot-format.md for the byte layout.  Everything a resumed run
 needs travels in a :class:`Snapshot`: the Store and Instance that produced it
@@ -13,13 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from .limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
 from .values import REF_TYPES, WIDTH, Value
 
 PAGE_SIZE = 65536
 
 
 class SnapshotError(ValueError):
-    """The bytes are not a valid v1 snapshot (or not one for this module)."""
+    """The bytes are not a valid snapshot of the supported format version (or not one for this module)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,7 @@ class Snapshot:
 
 
 # ---------------------------------------------------------------------------
-# Format v1 codec
+# Codec (format version FORMAT_VERSION)
 # ---------------------------------------------------------------------------
 
 __all__ = [
@@ -100,12 +101,13 @@ __all__ = [
     "TableImage",
     "decode",
     "encode",
+    "nonzero_pages",
 ]
 
 MAGIC = b"RFZSNAP\0"
 FORMAT_VERSION = 2  # 2: memory stored in 4 KiB blocks (1 stored whole 64 KiB pages)
 
-#: The fixed section sequence of format v1: every tag exactly once, in this order.
+#: The fixed section sequence: every tag exactly once, in this order.
 _TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
 
 _HEADER = struct.Struct("<8sHHI")  # magic, version, flags, section count
@@ -122,6 +124,27 @@ _BLOCKS_PER_PAGE = PAGE_SIZE // BLOCK_SIZE
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
 
 _T = TypeVar("_T")
+
+
+def _memory_limit_problem(what: str, pages: int, total: int) -> str | None:
+    """Why ``pages`` more pages (``total`` in all memories so far) break the snapshot limit, or None."""
+    if total <= MAX_SNAPSHOT_MEMORY_PAGES:
+        return None
+    mib = MAX_SNAPSHOT_MEMORY_PAGES * PAGE_SIZE >> 20
+    limit = f"the limit of {MAX_SNAPSHOT_MEMORY_PAGES} pages ({mib} MiB) for all memories of a snapshot"
+    if total == pages:
+        return f"{what}: {pages} pages exceed {limit}"
+    return f"{what}: {pages} pages bring all memories to {total} pages, over {limit}"
+
+
+def _table_limit_problem(what: str, entries: int, total: int) -> str | None:
+    if total <= MAX_TABLE_ENTRIES:
+        return None
+    limit = f"the limit of {MAX_TABLE_ENTRIES} slots for all tables of a snapshot"
+    if total == entries:
+        return f"{what}: {entries} slots exceed {limit}"
+    return f"{what}: {entries} slots bring all tables to {total} slots, over {limit}"
+
 
 #: Value type codes: the WebAssembly binary-format type bytes.
 _TYPE_CODE = {
@@ -258,12 +281,17 @@ def _encode_globals(w: _Writer, globals_: Sequence[GlobalImage]) -> None:
 def _encode_memories(w: _Writer, memories: Sequence[MemoryImage]) -> None:
     w.ascending([m.index for m in memories], "memories")
     w.count(memories, "memories")
+    total = 0
     for m in memories:
         what = f"memory {m.index}"
         w.u32(m.index, "memory index")
         w.u32(m.pages, f"{what} pages")
         if m.pages > _MAX_PAGES:
             raise w.error(f"{what}: {m.pages} pages exceeds the limit of {_MAX_PAGES}")
+        total += m.pages
+        problem = _memory_limit_problem(what, m.pages, total)
+        if problem:
+            raise w.error(problem)
         w.optional_u32(m.maximum, f"{what} maximum")
         if not isinstance(m.data, (bytes, bytearray)):
             raise w.error(f"{what}: data must be bytes, got {type(m.data).__name__}")
@@ -290,9 +318,14 @@ def _encode_memories(w: _Writer, memories: Sequence[MemoryImage]) -> None:
 def _encode_tables(w: _Writer, tables: Sequence[TableImage]) -> None:
     w.ascending([t.index for t in tables], "tables")
     w.count(tables, "tables")
+    total = 0
     for t in tables:
         what = f"table {t.index}"
         w.u32(t.index, "table index")
+        total += len(t.entries)
+        problem = _table_limit_problem(what, len(t.entries), total)
+        if problem:
+            raise w.error(problem)
         if t.type not in REF_TYPES:
             raise w.error(f"{what}: element type must be funcref or externref, got {t.type!r}")
         w.u8(_TYPE_CODE[t.type], f"{what} type")
@@ -322,7 +355,7 @@ def _encode_resume(w: _Writer, resume: bytes) -> None:
 
 
 def encode(snapshot: Snapshot) -> bytes:
-    """Serialize ``snapshot`` to its unique (canonical) format v1 encoding.
+    """Serialize ``snapshot`` to its unique (canonical) encoding.
 
     Raises :class:`SnapshotError` if the snapshot is inconsistent (e.g. memory
     data not ``pages * PAGE_SIZE`` bytes, indices not ascending, a non-null
@@ -352,6 +385,12 @@ def encode(snapshot: Snapshot) -> bytes:
         parts.append(_FRAME.pack(tag, length, crc))
         parts += pieces
     return b"".join(parts)
+
+
+def nonzero_pages(memory: MemoryImage) -> int:
+    """How many 64 KiB pages of MEMORY hold a non-zero byte (compared in place, no page copied)."""
+    data = memory.data
+    return sum(1 for page in range(memory.pages) if not data.startswith(_ZERO_PAGE, page * PAGE_SIZE))
 
 
 # -- reading ----------------------------------------------------------------
@@ -496,13 +535,17 @@ def _decode_globals(r: _Reader) -> tuple[GlobalImage, ...]:
     return tuple(globals_)
 
 
-def _decode_memory_data(r: _Reader, what: str, pages: int) -> bytes:
+def _decode_memory_data(r: _Reader, what: str, pages: int, pos: int, n_stored: int) -> bytes:
+    """The contents of one memory whose N_STORED blocks start at absolute offset POS.
+
+    :func:`_decode_memories` has checked that the blocks are there and that the pages are
+    within the limits: no further bounds checks.
+    """
+    if not n_stored:
+        # bytes(n) is calloc'd: the pages of a memory with no stored block cost no RAM until read
+        return bytes(pages * PAGE_SIZE)
     blocks = pages * _BLOCKS_PER_PAGE
-    n_stored = r.count(f"stored blocks of {what}", 4 + BLOCK_SIZE)
-    if n_stored > blocks:
-        raise r.error(f"{what}: {n_stored} stored blocks but only {blocks} blocks")
-    # count() has checked that all n_stored blocks are there: read them without further bounds checks.
-    view, pos = r._data, r.pos
+    view = r._data
     parts: list[bytes] = []  # zero pages and zero blocks are shared objects; join copies each once
     filled = 0  # blocks emitted so far
     previous = None
@@ -521,7 +564,6 @@ def _decode_memory_data(r: _Reader, what: str, pages: int) -> bytes:
         parts.append(data)
         filled += 1
     _zeros(parts, filled, blocks)
-    r.take(pos - r.pos)
     return b"".join(parts)
 
 
@@ -538,22 +580,38 @@ def _zeros(parts: list[bytes], start: int, end: int) -> int:
 
 
 def _decode_memories(r: _Reader) -> tuple[MemoryImage, ...]:
-    memories: list[MemoryImage] = []
+    # Two passes: first every memory's header -- the pages all memories claim together are
+    # checked against the limit, and each memory's stored blocks against the bytes present --
+    # then the contents.  Nothing of a claimed size is allocated before every claim is checked.
+    headers: list[tuple[str, int, int, int | None, int, int]] = []
     previous = None
+    total = 0
     for _ in range(r.count("memories", 16)):
         index = previous = r.ascending(r.u32(), previous, "memories")
         what = f"memory {index}"
         pages = r.u32()
         if pages > _MAX_PAGES:
             raise r.error(f"{what}: {pages} pages exceeds the limit of {_MAX_PAGES}")
+        total += pages
+        problem = _memory_limit_problem(what, pages, total)
+        if problem:
+            raise r.error(problem)
         maximum = r.optional_u32()
-        memories.append(MemoryImage(index, pages, maximum, _decode_memory_data(r, what, pages)))
-    return tuple(memories)
+        n_stored = r.count(f"stored blocks of {what}", 4 + BLOCK_SIZE)
+        if n_stored > pages * _BLOCKS_PER_PAGE:
+            raise r.error(f"{what}: {n_stored} stored blocks but only {pages * _BLOCKS_PER_PAGE} blocks")
+        headers.append((what, index, pages, maximum, r.pos, n_stored))
+        r.take(n_stored * (4 + BLOCK_SIZE))  # a view, not a copy: the blocks are read below
+    return tuple(
+        MemoryImage(index, pages, maximum, _decode_memory_data(r, what, pages, pos, n_stored))
+        for what, index, pages, maximum, pos, n_stored in headers
+    )
 
 
 def _decode_tables(r: _Reader) -> tuple[TableImage, ...]:
     tables: list[TableImage] = []
     previous = None
+    total = 0
     for _ in range(r.count("tables", 10)):
         index = previous = r.ascending(r.u32(), previous, "tables")
         what = f"table {index}"
@@ -565,6 +623,10 @@ def _decode_tables(r: _Reader) -> tuple[TableImage, ...]:
             )
         maximum = r.u32() if r.flag(f"{what} maximum flag") else None
         n_entries = r.count(f"entries of {what}", 4)
+        total += n_entries
+        problem = _table_limit_problem(what, n_entries, total)
+        if problem:
+            raise r.error(problem)
         entries = tuple(r.ref(type_, f"{what} entry {i}") for i in range(n_entries))
         tables.append(TableImage(index, type_, maximum, entries))
     return tuple(tables)
@@ -632,7 +694,7 @@ def _check_sequence(tags: list[bytes]) -> None:
 
 
 def decode(data: bytes, *, module_sha256: bytes | None = None) -> Snapshot:
-    """Parse a format v1 snapshot; inverse of :func:`encode`.
+    """Parse a snapshot of format version :data:`FORMAT_VERSION`; inverse of :func:`encode`.
 
     Only the canonical encoding is accepted (``encode(decode(b)) == b`` for every
     accepted ``b``); anything else raises :class:`SnapshotError`.  With

@@ -1,4 +1,4 @@
-"""Snapshot format v1: round trips, canonicality, and rejection of every malformed input.
+"""Snapshot format (v2): round trips, canonicality, and rejection of every malformed input.
 
 The byte-level helpers here follow docs/snapshot-format.md, not the
 implementation, so they also check that the documentation is right.
@@ -9,13 +9,20 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import struct
+import subprocess
+import sys
+import tracemalloc
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from resumefuzz import snapshot as snapshot_module
+from resumefuzz.cli import main
+from resumefuzz.limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
 from resumefuzz.snapshot import (
     FORMAT_VERSION,
     MAGIC,
@@ -31,6 +38,7 @@ from resumefuzz.snapshot import (
     TableImage,
     decode,
     encode,
+    nonzero_pages,
 )
 from resumefuzz.values import VALUE_TYPES, WIDTH, Value
 
@@ -550,6 +558,22 @@ REJECTIONS: dict[str, tuple[Callable[[], bytes], tuple[str, ...]]] = {
         lambda: with_section(b"MEMS", u32(1) + memory(0, 65537, [])),
         ("section MEMS", "65537 pages exceeds the limit of 65536"),
     ),
+    # resource limits: claims checked before anything of the claimed size is allocated
+    "one memory over the snapshot limit": (
+        lambda: with_section(b"MEMS", u32(1) + memory(0, 65536, [])),
+        ("section MEMS", f"memory 0: 65536 pages exceed the limit of {MAX_SNAPSHOT_MEMORY_PAGES} pages"),
+    ),
+    "memories together over the snapshot limit": (
+        lambda: with_section(b"MEMS", u32(3) + b"".join(memory(i, MAX_SNAPSHOT_MEMORY_PAGES // 2, []) for i in range(3))),
+        ("section MEMS", f"memory 2: {MAX_SNAPSHOT_MEMORY_PAGES // 2} pages bring all memories to"
+                         f" {3 * (MAX_SNAPSHOT_MEMORY_PAGES // 2)} pages, over the limit"),
+    ),
+    "tables together over the slot limit": (
+        lambda: with_section(b"TABL", u32(2) + table(0, entries=(NONE,) * (MAX_TABLE_ENTRIES // 2 + 1))
+                             + table(1, entries=(NONE,) * (MAX_TABLE_ENTRIES // 2 + 1))),
+        ("section TABL", f"table 1: {MAX_TABLE_ENTRIES // 2 + 1} slots bring all tables to"
+                         f" {MAX_TABLE_ENTRIES + 2} slots, over the limit of {MAX_TABLE_ENTRIES}"),
+    ),
     "truncated block": (
         lambda: with_section(b"MEMS", u32(1) + memory(0, 1, [(0, block())])[:-1]),
         ("section MEMS", "truncated"),
@@ -614,6 +638,14 @@ ENCODE_ERRORS: dict[str, tuple[Callable[[], Snapshot], tuple[str, ...]]] = {
     "short memory data": (lambda: with_memory(data=bytes(PAGE_SIZE)), ("MEMS", "expected 2 pages")),
     "long memory data": (lambda: with_memory(data=bytes(3 * PAGE_SIZE)), ("MEMS", "expected 2 pages")),
     "too many pages": (lambda: with_memory(pages=65537, data=b""), ("MEMS", "exceeds the limit")),
+    "pages over the snapshot limit": (  # refused before its data is even looked at
+        lambda: with_memory(pages=MAX_SNAPSHOT_MEMORY_PAGES + 1, data=b""),
+        ("MEMS", f"exceed the limit of {MAX_SNAPSHOT_MEMORY_PAGES} pages"),
+    ),
+    "table slots over the limit": (
+        lambda: with_table(entries=(None,) * (MAX_TABLE_ENTRIES + 1)),
+        ("TABL", f"exceed the limit of {MAX_TABLE_ENTRIES} slots"),
+    ),
     "memory maximum sentinel": (lambda: with_memory(maximum=NONE), ("MEMS", "reserved for 'none'")),
     "memory data not bytes": (lambda: with_memory(data=[0] * (2 * PAGE_SIZE)), ("MEMS", "must be bytes")),
     "short hash": (lambda: dataclasses.replace(BASE, module_sha256=b"abc"), ("MODL", "32 bytes")),
@@ -655,3 +687,112 @@ def test_encode_rejects_inconsistent_snapshot(case: str) -> None:
     assert message.startswith("cannot encode snapshot section")
     for fragment in fragments:
         assert fragment in message
+
+
+# ---------------------------------------------------------------------------
+# Resource limits: what a few hundred bytes may claim
+# ---------------------------------------------------------------------------
+
+RESUMEFUZZ = Path(sys.executable).parent / "resumefuzz"
+
+
+def claiming(*pages: int) -> bytes:
+    """BASE with its memories replaced by all-zero memories of PAGES pages: no stored block."""
+    return with_section(b"MEMS", u32(len(pages)) + b"".join(memory(i, n, []) for i, n in enumerate(pages)))
+
+
+def traced_peak(action: Callable[[], object]) -> int:
+    """Peak bytes Python allocated while ACTION ran."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def rejected(data: bytes) -> Callable[[], str]:
+    def action() -> str:
+        with pytest.raises(SnapshotError) as info:
+            decode(data)
+        return str(info.value)
+    return action
+
+
+OVERSIZED = {  # the 405-byte file of the issue: 4 GiB of zero pages; four of them: 16 GiB
+    "one 65536-page memory": (65536,),
+    "four 65536-page memories": (65536,) * 4,
+    "memories over the limit only together": (MAX_SNAPSHOT_MEMORY_PAGES // 2,) * 3,
+}
+
+
+@pytest.mark.parametrize("case", list(OVERSIZED))
+def test_oversized_memory_claim_is_rejected_before_allocation(case: str) -> None:
+    data = claiming(*OVERSIZED[case])
+    assert len(data) < 600
+    message = rejected(data)()
+    assert message.startswith("snapshot section MEMS: memory ") and "\n" not in message
+    assert f"the limit of {MAX_SNAPSHOT_MEMORY_PAGES} pages" in message
+    assert traced_peak(rejected(data)) < 64 * 2**20
+
+
+def test_decoding_a_zero_memory_touches_none_of_its_pages(tmp_path: Path) -> None:
+    """The largest memory the limit allows, all zeros: 512 MiB claimed, none of it resident
+    (the decoder returns bytes(n), which CPython callocs; glibc serves that from fresh zero pages)."""
+    path = tmp_path / "zeros.rfzsnap"
+    path.write_bytes(claiming(MAX_SNAPSHOT_MEMORY_PAGES))
+    script = ("import resource, sys\nfrom resumefuzz.snapshot import decode\n"
+              "memory = decode(open(sys.argv[1], 'rb').read()).memories[0]\n"
+              "assert len(memory.data) == memory.pages * 65536\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert MAX_SNAPSHOT_MEMORY_PAGES * PAGE_SIZE >= 512 * 2**20
+    assert int(result.stdout) * 1024 < 200 * 2**20  # ru_maxrss is in KiB on Linux
+
+
+def test_a_mostly_zero_memory_costs_one_copy_of_its_contents() -> None:
+    pages = 512  # 32 MiB, one non-zero block in the middle
+    data = with_section(b"MEMS", u32(1) + memory(0, pages, [(pages * 8, block())]))
+    peak = traced_peak(lambda: decode(data))
+    assert pages * PAGE_SIZE <= peak < pages * PAGE_SIZE * 1.1
+
+
+@pytest.mark.parametrize("case", list(OVERSIZED)[:2])
+def test_inspect_rejects_an_oversized_claim_in_one_line(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "claim.rfzsnap"
+    path.write_bytes(claiming(*OVERSIZED[case]))
+    result = subprocess.run([str(RESUMEFUZZ), "inspect", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("resumefuzz: error: snapshot section MEMS: memory 0: 65536 pages exceed the limit")
+
+
+# ---------------------------------------------------------------------------
+# Version text
+# ---------------------------------------------------------------------------
+
+
+def test_inspect_prints_the_format_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "base.rfzsnap"
+    path.write_bytes(BASE_BYTES)
+    assert main(["inspect", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"snapshot v{FORMAT_VERSION}, {len(BASE_BYTES)} bytes, ")
+    assert "memory 0: 2 page(s), max None, 1 non-zero page(s)" in out
+
+
+def test_texts_name_the_current_format_version() -> None:
+    assert FORMAT_VERSION == 2
+    for text in (snapshot_module.__doc__, SnapshotError.__doc__, encode.__doc__, decode.__doc__):
+        assert text and "v1" not in text and "version 1" not in text
+    heading = (Path(__file__).parent.parent / "docs" / "snapshot-format.md").read_text().splitlines()[0]
+    assert heading == f"# resumefuzz snapshot format, version {FORMAT_VERSION}"
+
+
+def test_nonzero_pages_counts_in_place() -> None:
+    data = bytearray(5 * PAGE_SIZE)
+    data[PAGE_SIZE] = data[4 * PAGE_SIZE - 1] = data[-1] = 1
+    assert nonzero_pages(MemoryImage(0, 5, None, bytes(data))) == 3
+    assert nonzero_pages(MemoryImage(0, 0, None, b"")) == 0
