@@ -12,15 +12,21 @@ Facets, in the order they are judged:
 
 Items are paired by key (original index for program items), and the keys in
 ``exclude`` (state an engine or the harness declared private) are skipped.
+
+A :class:`Leeway` relaxes two facets for the transform oracle under an
+optimizing engine (never for suspend/resume): which trap fired (not whether
+or where), and function identity up to identical bodies.  What it excused is
+recorded in ``Leeway.excused`` for the report's notes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from resumefuzz.observation import Observation
 from resumefuzz.snapshot import PAGE_SIZE
+from resumefuzz.values import Value
 
 from .report import event_context, hexdump_context
 
@@ -37,29 +43,74 @@ class Divergence:
         return f"[{self.facet}] {self.where}\n{self.detail}"
 
 
+TRAP_KIND, SAME_BODY = "trap kind", "same body"
+
+
+@dataclass
+class Leeway:
+    """What an optimizing transform may change that a program cannot rely on (A vs B only).
+
+    ``trap_kinds``: a trap must happen in the same call (so the sequence ends
+    in the same place, with all state equal), but its code may differ: an
+    optimizer may reorder two trapping operations (Binaryen keeps trap vs.
+    no trap, and order against side effects), and wasm has one kind of trap.
+    ``function``: maps a function index to its class of identical bodies
+    (:func:`resumefuzz.identity.function_classes`); table entries and funcref
+    values are compared by class, as an optimizer may merge such functions.
+    """
+
+    trap_kinds: bool = False
+    function: Callable[[int], int] | None = None
+    #: (kind, where: both values) of each difference excused, in the order found
+    excused: list[tuple[str, str]] = field(default_factory=list)
+
+    def same_function(self, a: int | None, b: int | None) -> bool:
+        return (a is not None and b is not None and self.function is not None
+                and self.function(a) == self.function(b))
+
+    def same_values(self, a: Sequence[Value] | Value, b: Sequence[Value] | Value) -> bool:
+        """A == B, funcrefs compared by body (A, B: one value or a sequence of values)."""
+        xs = (a,) if isinstance(a, Value) else tuple(a)
+        ys = (b,) if isinstance(b, Value) else tuple(b)
+        return len(xs) == len(ys) and all(
+            x == y or (x.type == y.type == "funcref" and self.same_function(x.bits, y.bits))
+            for x, y in zip(xs, ys))
+
+
 def compare(ref: Observation, cand: Observation, *, exclude: set[str] = frozenset(),
-            names: Mapping[str, str] | None = None) -> list[Divergence]:
-    """All divergences of CAND from REF (empty list: transparent)."""
+            names: Mapping[str, str] | None = None, leeway: Leeway | None = None) -> list[Divergence]:
+    """All divergences of CAND from REF (empty list: transparent).
+
+    Strict, bit for bit, unless a LEEWAY is given; differences it excuses are
+    appended to ``leeway.excused`` instead of being reported.
+    """
     names = {} if names is None else names  # (a lazy Mapping: not asked for its length)
     found: list[Divergence] = []
-    found += _calls(ref, cand)
+    found += _calls(ref, cand, leeway)
     found += _outputs(ref, cand)
     found += _memories(ref, cand, exclude)
-    found += _globals(ref, cand, exclude, names)
-    found += _tables(ref, cand, exclude)
+    found += _globals(ref, cand, exclude, names, leeway)
+    found += _tables(ref, cand, exclude, leeway)
     if ref.crossings is not None and cand.crossings is not None and ref.crossings != cand.crossings:
         found.append(Divergence("crossings", "yield points crossed",
                                 f"  {ref.label}: {ref.crossings}\n  {cand.label}: {cand.crossings}"))
     return found
 
 
-def _calls(ref: Observation, cand: Observation) -> list[Divergence]:
+def _calls(ref: Observation, cand: Observation, leeway: Leeway | None) -> list[Divergence]:
     found = []
     for position, (a, b) in enumerate(zip(ref.calls, cand.calls)):
         where = f"call {position} ({a.name})"
         if a.trap != b.trap:
+            if leeway is not None and leeway.trap_kinds and a.trap is not None and b.trap is not None:
+                leeway.excused.append((TRAP_KIND, f"{where}: {ref.label} trapped {a.trap}, {cand.label} {b.trap}"))
+                continue
             found.append(Divergence("trap", where, f"  {ref.label}: {_outcome(a.trap)}\n  {cand.label}: {_outcome(b.trap)}"))
         elif a.results != b.results:
+            if leeway is not None and leeway.same_values(a.results, b.results):
+                leeway.excused.append((SAME_BODY, f"{where} results: {ref.label} {_values(a.results)}, "
+                                                  f"{cand.label} {_values(b.results)}"))
+                continue
             lines = []
             for i, (x, y) in enumerate(zip(a.results, b.results)):
                 mark = "  " if x == y else "≠ "
@@ -130,24 +181,41 @@ def _count_differences(a: bytes, b: bytes) -> int:
     return len(xor) - xor.count(0)
 
 
-def _globals(ref: Observation, cand: Observation, exclude: set[str], names: Mapping[str, str]) -> list[Divergence]:
+def _values(values: tuple[Value, ...]) -> str:
+    return "(" + ", ".join(v.hex() for v in values) + ")"
+
+
+def _globals(ref: Observation, cand: Observation, exclude: set[str], names: Mapping[str, str],
+             leeway: Leeway | None = None) -> list[Divergence]:
     found: list[Divergence] = []
     for key in _paired(ref.globals, cand.globals, exclude, found, "global"):
         a, b = ref.globals[key], cand.globals[key]
         if a != b:
             label = names.get(key, key)
+            if leeway is not None and leeway.same_values(a, b):
+                leeway.excused.append((SAME_BODY, f"global {label}: {ref.label} {a.hex()}, {cand.label} {b.hex()}"))
+                continue
             found.append(Divergence("global", f"global {label} ({a.type})",
                                     f"  {ref.label}: {a}\n  {cand.label}: {b}"))
     return found
 
 
-def _tables(ref: Observation, cand: Observation, exclude: set[str]) -> list[Divergence]:
+def _tables(ref: Observation, cand: Observation, exclude: set[str], leeway: Leeway | None = None) -> list[Divergence]:
     found: list[Divergence] = []
     for key in _paired(ref.tables, cand.tables, exclude, found, "table"):
         a, b = ref.tables[key].entries, cand.tables[key].entries
         if len(a) != len(b):
             found.append(Divergence("table", f"table {key} size", f"  {ref.label}: {len(a)}\n  {cand.label}: {len(b)}"))
         diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+        if leeway is not None and diffs:
+            merged = [i for i in diffs if leeway.same_function(a[i], b[i])]
+            if merged:
+                i = merged[0]
+                more = f" (and {len(merged) - 1} more)" if len(merged) > 1 else ""
+                leeway.excused.append((SAME_BODY, f"table {key} entry {i}{more}: "
+                                                  f"{ref.label} {_entry(a[i])}, {cand.label} {_entry(b[i])}"))
+                excused = set(merged)
+                diffs = [i for i in diffs if i not in excused]
         if diffs:
             i = diffs[0]
             found.append(Divergence(

@@ -91,14 +91,27 @@ class Engine(abc.ABC):
     def finish_resume(self, machine: "Machine") -> None:
         """Called inside the suspend import while resuming: back to normal execution."""
 
+    def optimizes(self) -> bool:
+        """True if the transform may optimize the program (an unknown transform should say True).
+
+        An optimizer may legally change what a program cannot rely on, so the
+        transform oracle (A vs B, never B vs C) then allows exactly that:
+        arithmetic NaN payloads (see ``folds_nans``), *which* trap fires when
+        traps were reordered (the trap and where it happened are still
+        compared), and the identity of functions with identical bodies that
+        were merged (table slots and funcref values are compared by body).
+        """
+        return False
+
     def folds_nans(self) -> bool:
         """True if the transform may constant-fold NaN-producing arithmetic.
 
         The wasm spec leaves the payload of an arithmetic NaN nondeterministic,
         so an optimizing transform may legally change it; the transform oracle
         (A vs B) then re-judges with wasmtime's NaN canonicalization.
+        Every optimizing transform may.
         """
-        return False
+        return self.optimizes()
 
     def restore(self, machine: "Machine", snapshot: "Snapshot") -> None:
         """Write SNAPSHOT's state into a fresh instance (the harness's restore path)."""
