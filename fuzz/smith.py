@@ -27,8 +27,11 @@ kept with every finding.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -71,34 +74,59 @@ def input_bytes(seed: int, length: int = INPUT_BYTES) -> bytes:
 
 
 @functools.cache
-def _host_module_path() -> str:
+def _private_dir() -> Path:
+    """Fallback for systems without memfd: one folder per process, removed at exit."""
+    folder = Path(tempfile.mkdtemp(prefix="resumefuzz-smith-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+@functools.cache
+def _input_file(name: str, data: bytes) -> tuple[str, int | None]:
+    """(path, fd to pass) of a file holding DATA that wasm-tools can read.
+
+    On Linux an anonymous in-memory file (memfd) read through ``/proc/self/fd/N``
+    in the child: nothing is ever written to disk, so nothing is left behind
+    however this process ends (a campaign kills busy workers).  Elsewhere a file in
+    a per-process folder removed at exit.
+    """
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create(name)  # close-on-exec: reaches only the children it is passed to
+        os.write(fd, data)
+        return f"/proc/self/fd/{fd}", fd
+    path = _private_dir() / name
+    path.write_bytes(data)
+    return str(path), None
+
+
+def _host_module() -> tuple[str, int | None]:
     fields = " ".join(
         f'(import "{HOST_MODULE}" "{name}" (func (param {" ".join(sig.params)}) (result {" ".join(sig.results)})))'
         for name, sig in HOST_IMPORTS.items()
     )
-    path = Path(tempfile.mkdtemp(prefix="resumefuzz-host-")) / "host.wasm"
-    path.write_bytes(wasmtools.parse(f"(module {fields})"))
-    return str(path)
+    return _input_file("host.wasm", wasmtools.parse(f"(module {fields})"))
 
 
 _OWN_KEY = "resumefuzz-allowed-instructions"
 
 
 @functools.cache
-def _smith_args(profile: str) -> tuple[str, ...]:
-    """wasm-tools smith arguments for PROFILE (config file without resumefuzz's own key)."""
+def _smith_args(profile: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """wasm-tools smith arguments for PROFILE (config file without resumefuzz's own key), fds to pass."""
     config = json.loads(profile_path(profile).read_text())
     kinds = config.pop(_OWN_KEY, None)
-    path = Path(tempfile.mkdtemp(prefix="resumefuzz-smith-")) / f"{profile}.json"
-    path.write_text(json.dumps(config))
-    args = ["-c", str(path), "--ensure-termination", "--available-imports", _host_module_path()]
-    return tuple(args + (["--allowed-instructions", kinds] if kinds else []))
+    config_path, config_fd = _input_file(f"{profile}.json", json.dumps(config).encode())
+    host_path, host_fd = _host_module()
+    args = ["-c", config_path, "--ensure-termination", "--available-imports", host_path]
+    fds = tuple(fd for fd in (config_fd, host_fd) if fd is not None)
+    return tuple(args + (["--allowed-instructions", kinds] if kinds else [])), fds
 
 
 def generate(profile: str, data: bytes) -> SmithCase:
     """Run wasm-smith on DATA under PROFILE."""
-    args = [wasmtools.executable(), "smith", *_smith_args(profile)]
-    proc = subprocess.run(args, input=data, capture_output=True, timeout=60)
+    args, fds = _smith_args(profile)
+    proc = subprocess.run([wasmtools.executable(), "smith", *args], input=data, capture_output=True, timeout=60,
+                          pass_fds=fds)
     if proc.returncode != 0:
         raise RuntimeError(f"wasm-smith failed: {proc.stderr.decode(errors='replace').strip()[:200]}")
     return SmithCase(profile, data, proc.stdout)

@@ -27,7 +27,17 @@ _WORKER_SCRIPT = Path(__file__).with_name("binaryen_worker.mjs")
 
 
 class BinaryenError(Exception):
-    """Binaryen rejected the module or failed to transform it."""
+    """Binaryen rejected the module or failed to transform it.
+
+    ``kind``: ``"rejected"`` (the input does not validate in Binaryen; the
+    message carries the validator's own text), ``"invalid-output"`` (Binaryen's
+    result does not validate), ``"died"`` (the worker process ended) or
+    ``"fatal"`` (anything else Binaryen threw, e.g. an Asyncify limitation).
+    """
+
+    def __init__(self, message: str, kind: str = "fatal") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def binaryen_package_dir() -> Path:
@@ -93,12 +103,12 @@ class BinaryenWorker:
                 self.close()
                 self._stderr.seek(0)
                 tail = self._stderr.read().decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise BinaryenError(f"Binaryen worker died: {tail[0]}")
+                raise BinaryenError(f"Binaryen worker died: {tail[0]}", "died")
             reply = json.loads(line)
             if not reply.get("ok"):
                 if reply.get("restart", True):
                     self.close()  # never reuse a worker after a fatal error
-                raise BinaryenError(reply.get("error", "unknown Binaryen error"))
+                raise BinaryenError(reply.get("error", "unknown Binaryen error"), str(reply.get("kind", "fatal")))
             return reply
 
     def run_passes(

@@ -32,7 +32,7 @@ from typing import Any
 
 from .checker import DIVERGENT, INCONCLUSIVE, Judge, Verdict, write_atomic
 from . import limits
-from .errors import BadInput, EngineError, Inconclusive, Unsupported
+from .errors import BadInput, EngineError, Inconclusive, TransformTimeout, Unsupported
 from .host import splitmix64
 from .preparation import prepare
 from .schedule import Schedule, expand
@@ -125,6 +125,9 @@ class Stats:
     grown_suspensions: int = 0  # suspensions after a memory.grow
     findings: list[str] = field(default_factory=list)  # new signatures this run
     known: list[str] = field(default_factory=list)  # signatures found again that OUT already held
+    #: A-vs-B differences the transform policy excused (README "Transform policy"), by allowance:
+    #: "nan payload", "trap kind", "same body" (liveness: does the campaign reach optimizer effects?)
+    allowances: dict[str, int] = field(default_factory=dict)
     unsupported_reasons: dict[str, int] = field(default_factory=dict)
     engine_error_reasons: dict[str, int] = field(default_factory=dict)
     first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size, new
@@ -226,6 +229,8 @@ def run_case(plan: CasePlan, options: Options, notify: Any = None, deadline: flo
     try:
         prep = prepare(wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
         judge = Judge(prep, plan.seed)
+    except TransformTimeout as exc:  # the system under test hung: a finding, as a hanging run is
+        return {"status": "transform_hang", "why": str(exc)}
     except EngineError as exc:
         return {"status": "engine_error", "why": str(exc)}
     except Unsupported as exc:
@@ -236,7 +241,13 @@ def run_case(plan: CasePlan, options: Options, notify: Any = None, deadline: flo
                               "stack": 0, "deep": 0, "grown": 0}
     if judge.inconclusive:
         return {**result, "status": INCONCLUSIVE}
-    finding = judge.transform()
+    try:
+        finding = judge.transform()  # may compile a NaN-canonicalizing pair (budgets apply)
+    except Inconclusive as exc:
+        return {**result, "status": INCONCLUSIVE, "why": str(exc)}
+    except Unsupported as exc:
+        return {"status": "unsupported", "why": str(exc)}
+    result["allowances"] = dict(judge.allowances)
     schedules = expand(plan.schedule, judge.crossings, plan.seed)
     inconclusive = 0
     for sched in schedules:
@@ -619,7 +630,7 @@ class Campaign:
             return
         _, index, result = message
         worker.index, worker.facets = None, None
-        self._count(result)
+        self._count({**result, "index": index})
 
     def _count(self, result: dict[str, Any]) -> None:
         stats = self.stats
@@ -631,10 +642,16 @@ class Campaign:
         stats.stack_suspensions += result.get("stack", 0)
         stats.deep_suspensions += result.get("deep", 0)
         stats.grown_suspensions += result.get("grown", 0)
+        for kind, count in result.get("allowances", {}).items():
+            stats.allowances[kind] = stats.allowances.get(kind, 0) + count
         if status == "error":
             stats.errors += 1
             self.errors.append(result["why"] + "\n" + result.get("traceback", ""))
             print(f"resumefuzz: harness error in a case: {result['why']}", file=sys.stderr)
+            return
+        if status == "transform_hang":
+            assert result.get("index") is not None
+            self._write_lost(CasePlan.make(self.options, result["index"]), "hang", result["why"])
             return
         if status == "engine_error":
             stats.engine_errors += 1
@@ -694,6 +711,10 @@ class Campaign:
         worker.kill()
         worker.index = None
         self.stats.cases += 1
+        self._write_lost(plan, kind, why)
+
+    def _write_lost(self, plan: CasePlan, kind: str, why: str) -> None:
+        """A crash, hang or memory blow-up of the system under test: a finding of its own kind."""
         counter = {"crash": "crashes", "hang": "hangs", "memory": "memory"}[kind]
         setattr(self.stats, counter, getattr(self.stats, counter) + 1)
         wasm, record, smith_input = generate(plan)
@@ -784,6 +805,8 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
         f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
         f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow",
+        "  transform policy allowances (A vs B, optimizing engines): "
+        + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),
         f"  findings {len(stats.findings)} new, {len(stats.known)} already recorded (divergent cases: {stats.diverged})"
         + (f"; {stats.minimization_cut} not fully minimized (budget)" if stats.minimization_cut else ""),
         f"  stats: {out / 'stats.json'}",

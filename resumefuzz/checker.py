@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -10,17 +11,22 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .engines import Engine
+from .errors import Inconclusive
+from .identity import function_classes
 from .observation import Observation
 from .preparation import Preparation, prepare
 from .runner import run
+from .runtime import Runtime
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
 from .yieldpoints import CROSSINGS_KEY, DEFAULT as DEFAULT_YIELD_POINTS
 from .yieldpoints import SITE_KEY, TARGET_KEY, YieldPoints
 
-from resumefuzz.oracles import Divergence, compare
+from resumefuzz.oracles import Divergence, Leeway, compare
+from resumefuzz.oracles.transparency import SAME_BODY, TRAP_KIND
 
 EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
 EXIT_CODES = {EQUAL: 0, DIVERGENT: 1, INCONCLUSIVE: 4}
@@ -78,13 +84,21 @@ class Judge:
     def __init__(self, prep: Preparation, seed: int) -> None:
         self.prep = prep
         self.seed = seed
-        plain, self.suspendable = prep.runtimes()
-        self.a = run(plain, seed, "A")
-        # A out of budget makes the case inconclusive whatever B does: don't spend 20x A's fuel on B
-        self.b = Observation("B", exhausted="not run") if self.a.exhausted else run(self.suspendable, seed, "B")
+        self.a = _straight(prep.plain_runtime, seed, "A")
+        # A out of budget (fuel, stack, judged size, compile time) makes the case inconclusive whatever B
+        # does: the suspendable module is neither compiled nor given 20x A's fuel
+        self.b = Observation("B", exhausted="not run") if self.a.exhausted \
+            else _straight(prep.suspendable_runtime, seed, "B")
         exhausted = ("A", self.a.exhausted) if self.a.exhausted else ("B", self.b.exhausted)
         self.inconclusive = f"straight run {exhausted[0]}: {exhausted[1]}" if exhausted[1] else None
         self.notes: list[str] = []
+        #: how often A vs B was excused by the transform policy, by allowance (campaign liveness)
+        self.allowances: dict[str, int] = {}
+
+    @property
+    def suspendable(self) -> Runtime:
+        """The compiled suspendable module (compiled on first use, then kept by the preparation)."""
+        return self.prep.suspendable_runtime()
 
     @property
     def crossings(self) -> int:
@@ -93,22 +107,44 @@ class Judge:
     def transform(self) -> Finding | None:
         """A vs B: is the transform transparent?
 
-        Arithmetic NaN payloads are nondeterministic in wasm, and an optimizing
-        transform may fold them differently (Binaryen canonicalizes).  If A and B
-        diverge under such a configuration, both are re-run with wasmtime's NaN
-        canonicalization: a divergence that vanishes is NaN nondeterminism
-        (noted in ``self.notes``), not a transform bug.
+        Bit for bit, unless the engine's transform optimizes: then A vs B
+        allows what an optimizer may change and a program cannot rely on
+        (README "Transform policy"), each noted in ``self.notes`` when it
+        mattered.  Which trap fired (not whether or where) and the identity of
+        functions with identical bodies are excused by the oracle's
+        :class:`Leeway`; arithmetic NaN payloads (nondeterministic in wasm,
+        canonicalized by Binaryen's constant folding) by re-running both with
+        wasmtime's NaN canonicalization: what vanishes there is not a bug.
         """
         exclude = self.prep.private | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY}
         divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names)
-        if divergences and self.prep.engine.folds_nans():
+        engine = self.prep.engine
+        if not divergences or not engine.optimizes():
+            return Finding("A vs B", None, self.b, divergences) if divergences else None
+        leeway = self._leeway()
+        divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names, leeway=leeway)
+        if divergences and engine.folds_nans():
             plain, suspendable = self.prep.runtimes(canonicalize_nans=True)
             a, b = run(plain, self.seed, "A"), run(suspendable, self.seed, "B")
-            if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names):
+            canonical = self._leeway()
+            if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names,
+                                                                   leeway=canonical):
                 self.notes.append("A and B differ only in arithmetic NaN payloads (allowed by the wasm spec; "
                                   "equal under NaN canonicalization): " + ", ".join(sorted({d.facet for d in divergences})))
-                return None
+                self.allowances["nan payload"] = self.allowances.get("nan payload", 0) + 1
+                divergences, leeway = [], canonical
+        self.notes += _excused_notes(leeway)
+        for kind in {k for k, _ in leeway.excused}:
+            self.allowances[kind] = self.allowances.get(kind, 0) + 1
         return Finding("A vs B", None, self.b, divergences) if divergences else None
+
+    @functools.cached_property
+    def _classes(self) -> dict[int, int]:
+        """Identical-body classes of the original functions (computed when A vs B first needs them)."""
+        return function_classes(self.prep.original)
+
+    def _leeway(self) -> Leeway:
+        return Leeway(trap_kinds=True, function=lambda index: self._classes.get(index, index))
 
     def interrupted(self, sched: Schedule, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
         """B vs C under SCHED: is suspend/resume transparent?"""
@@ -118,6 +154,15 @@ class Judge:
             return None, c
         divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY}, names=self.prep.names)
         return (Finding("B vs C", sched, c, divergences) if divergences else None), c
+
+
+def _straight(runtime: Callable[[], Runtime], seed: int, label: str) -> Observation:
+    """A straight run of the module RUNTIME() compiles; a compile budget that runs out makes it inconclusive."""
+    try:
+        compiled = runtime()
+    except Inconclusive as exc:
+        return Observation(label, exhausted=str(exc))
+    return run(compiled, seed, label)
 
 
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
@@ -159,6 +204,26 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
     return verdict
 
 
+#: every note of a difference the transform policy allows starts so (the headline says so)
+ALLOWED = "A and B differ only in"
+_EXCUSED = {
+    TRAP_KIND: "which trap fired (an optimizing transform may reorder traps; wasm has one kind of trap, "
+               "and whether and where each run trapped matched)",
+    SAME_BODY: "the identity of functions with identical bodies (an optimizing transform may merge them; "
+               "a program cannot observe funcref identity)",
+}
+
+
+def _excused_notes(leeway: Leeway) -> list[str]:
+    notes = []
+    for kind, text in _EXCUSED.items():
+        cases = [where for k, where in leeway.excused if k == kind]
+        if cases:
+            more = f"; and {len(cases) - 3} more" if len(cases) > 3 else ""
+            notes.append(f"{ALLOWED} {text}: " + "; ".join(cases[:3]) + more)
+    return notes
+
+
 def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> str:
     args = ["resumefuzz", "check", source, "--engine", prep.engine.spec(), "--seed", str(seed),
             "--schedule", schedule, "--yield-points", str(prep.yield_points)]
@@ -169,8 +234,8 @@ def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> 
 
 def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source: str) -> str:
     headline = {
-        EQUAL: "EQUAL: every facet matched (A vs B up to spec-permitted NaN payloads, see note)"
-        if any("NaN" in n for n in verdict.notes) else "EQUAL: every facet matched, bit for bit",
+        EQUAL: "EQUAL: every facet matched (A vs B up to what an optimizing transform may change, see note)"
+        if any(n.startswith(ALLOWED) for n in verdict.notes) else "EQUAL: every facet matched, bit for bit",
         DIVERGENT: f"DIVERGENT: {', '.join(verdict.facets)}",
         INCONCLUSIVE: "INCONCLUSIVE: a budget ran out (not a divergence)",
     }[verdict.status]

@@ -12,8 +12,10 @@ import hashlib
 import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 
+from . import limits
 from . import schedule as schedule_mod
 from . import snapshot, wasmtools, yieldpoints
 from .errors import BadInput, ResumefuzzError
@@ -21,7 +23,7 @@ from .preparation import WASMTIME_OPT_LEVELS
 
 EXIT_BAD_INPUT = 2
 DEFAULT_CORPUS = Path("corpus")
-SMOKE_TAIL = 12.0  # seconds reserved for in-flight cases when a smoke budget ends
+SMOKE_TAIL = 5.0  # seconds reserved for cutting in-flight cases and writing findings when a smoke budget ends
 EXIT_INTERNAL = 70
 
 
@@ -60,6 +62,42 @@ def _duration(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("must be a share between 0 and 1")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _add_gate_arguments(parser: argparse.ArgumentParser) -> None:
+    """The liveness gate: a campaign that exercised too little exits 3 (see campaign.gate)."""
+    parser.add_argument("--max-unjudged", type=_share, default=0.5,
+                        help="exit 3 if more than this share of cases was not judged (unsupported, engine or "
+                             "harness error) (default 0.5)")
+    parser.add_argument("--min-suspensions", type=_count, default=1,
+                        help="exit 3 if the campaign suspended fewer times than this (default 1)")
+
+
+def _add_transform_timeout(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--transform-timeout", type=_duration, default=limits.TRANSFORM_TIMEOUT, metavar="DURATION",
+                        help="wall-clock limit of an external transform command (asyncify-compatible:CMD); "
+                             "when it runs out the command's whole process group is killed "
+                             f"(default {limits.TRANSFORM_TIMEOUT:g}s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="resumefuzz", description=__doc__.split("\n")[0] if __doc__ else None,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -83,12 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--wasmtime-opt", default="speed", choices=WASMTIME_OPT_LEVELS,
                        help="Cranelift optimization level (default: speed)")
     check.add_argument("--quiet", action="store_true", help="print only the headline")
+    _add_transform_timeout(check)
 
     fuzz = sub.add_parser(
         "fuzz", help="run a fuzz campaign: generated programs x schedules x engine configurations",
         description="Generate programs, judge each under several schedules and engine configurations, "
                     "minimize and record findings under OUT/findings/<signature>/. "
-                    "Exit 0 with no findings, 1 with findings, 2 on bad usage.")
+                    "Exit 0 clean; 1 any case diverged (new or already recorded in OUT); 2 bad usage; 3 the campaign "
+                    "exercised too little (see --max-unjudged, --min-suspensions); 130 interrupted.")
     fuzz.add_argument("--generator", default="mixed", help="smith | structured | mixed (default: mixed)")
     fuzz.add_argument("--profile", default="core", help="feature profile: core | simd (default: core)")
     fuzz.add_argument("--engine", default="asyncify",
@@ -100,14 +140,20 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--seed", type=_seed, default=0, help="campaign seed (cases are deterministic in it)")
     fuzz.add_argument("--out", type=Path, default=Path("out/fuzz"), help="output directory (default: out/fuzz)")
     fuzz.add_argument("--case-timeout", type=_duration, default=60.0, help="wall-clock limit per case (default 60s)")
-    fuzz.add_argument("--shrink-attempts", type=int, default=40, help="wasm-tools shrink attempts per finding")
+    _add_transform_timeout(fuzz)
+    fuzz.add_argument("--shrink-attempts", type=_count, default=40, help="wasm-tools shrink attempts per finding")
     fuzz.add_argument("--no-progress", action="store_true", help="no live progress display")
+    _add_gate_arguments(fuzz)
+    fuzz.add_argument("--minimize-time", type=_duration, default=600.0,
+                      help="minimization budget per finding when no --time is given (default 10m); "
+                           "with --time, minimization gets what is left of the budget")
 
     corpus = sub.add_parser("corpus", help="manage the regression corpus")
     corpus_sub = corpus.add_subparsers(dest="corpus_command", required=True, parser_class=_Parser)
     add = corpus_sub.add_parser("add", help="take a (minimized) finding into the corpus (deduplicated by content)")
     add.add_argument("finding", type=Path, help="a finding directory written by `resumefuzz fuzz`")
-    add.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help=f"corpus folder (default: {DEFAULT_CORPUS})")
+    add.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                     help=f"corpus root; the case is written to ROOT/cases/ (default: {DEFAULT_CORPUS})")
     add.add_argument("--name", help="case name (default: finding-<facets>-<hash>)")
     add.add_argument("--note", help="one line: what the case guards")
     corpus_check = corpus_sub.add_parser("check", help="validate every corpus entry; report malformed ones by path")
@@ -115,7 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="replay the corpus: one line per case, exit 1 on any regression",
                             description="Judge every corpus case and compare with its expected verdict. "
-                                        "Exit 0 all as expected, 1 a regression, 2 malformed corpus or bad usage.")
+                                        "Exit 0 all as expected; 1 a regression (wins over everything else); "
+                                        "2 a malformed entry, a case that could not be judged, or bad usage. "
+                                        "The summary counts every entry once: passed, regressed, error or malformed.")
     replay.add_argument("paths", type=Path, nargs="*", default=[DEFAULT_CORPUS], help=f"cases or folders (default: {DEFAULT_CORPUS})")
     replay.add_argument("--junit", type=Path, help="write JUnit XML here")
     replay.add_argument("--json", type=Path, help="write a JSON report here")
@@ -124,12 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     smoke = sub.add_parser("smoke", help="the per-change check: replay the corpus, then a short campaign, within a budget",
                            description="Replay the corpus, then fuzz for the rest of the budget. "
-                                       "Exit 0 clean, 1 a regression or a finding, 2 bad usage.")
+                                       "Exit 0 clean, 1 a regression or any divergence, 2 bad usage or malformed corpus, "
+                                       "3 the campaign exercised too little.")
     smoke.add_argument("--time", type=_duration, default=60.0, help="total budget (default 60s)")
     smoke.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     smoke.add_argument("--jobs", type=_positive, default=2)
     smoke.add_argument("--seed", type=_seed, default=0)
     smoke.add_argument("--out", type=Path, default=Path("out/smoke"))
+    _add_gate_arguments(smoke)
 
     selftest = sub.add_parser(
         "selftest", help="measure the harness: a campaign against each fault-injecting engine",
@@ -162,11 +212,26 @@ def prepare_out_dir(out: Path) -> None:
         raise BadInput(f"--out {out}: cannot write there ({exc.strerror})") from None
 
 
+def prepare_out_file(path: Path, flag: str) -> None:
+    """Check up front that PATH can be written (not a directory; its folder created and writable)."""
+    if path.is_dir():
+        raise BadInput(f"{flag} {path}: is a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise BadInput(f"{flag} {path}: cannot write there ({exc.strerror})") from None
+
+
 def _check(args: argparse.Namespace) -> int:
     from .checker import check
     from .engines import get_engine
 
     engine = get_engine(args.engine)
+    if hasattr(engine, "transform_timeout"):  # engines that run an external command
+        engine.transform_timeout = args.transform_timeout
     schedule_mod.validate(args.schedule)
     yieldpoints.YieldPoints.parse(args.yield_points)
     wasm = wasmtools.load_module(args.module)
@@ -181,24 +246,29 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
-    from .campaign import Campaign, Options, summary
+    from .campaign import Campaign, Options, gate, summary
     from .engines import get_engine
 
     get_engine(args.engine)  # validate early
     if args.time is None and args.cases is None:
         args.time = 60.0
+    extra = {"transform_timeout": args.transform_timeout} if getattr(args, "transform_timeout", None) else {}
     options = Options(generator=args.generator, profile=args.profile, engine=args.engine, time_limit=args.time,
                       cases=args.cases, jobs=args.jobs, seed=args.seed, out=args.out,
                       case_timeout=args.case_timeout, shrink_attempts=args.shrink_attempts,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, max_unjudged=args.max_unjudged,
+                      min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time, **extra)
     if args.generator in ("smith", "mixed"):
         from resumefuzz.fuzz import smith
 
         smith.profile_path(args.profile)
     prepare_out_dir(args.out)
     stats = Campaign(options).run()
-    print(summary(stats, args.out))
-    return 1 if stats.findings else 0
+    print(summary(stats, args.out, options))
+    code, reason = gate(stats, options)
+    if reason is not None and code != 1:
+        print(f"resumefuzz: {reason}", file=sys.stderr)
+    return code
 
 
 def _corpus(args: argparse.Namespace) -> int:
@@ -209,10 +279,11 @@ def _corpus(args: argparse.Namespace) -> int:
         print(f"{'added' if added else 'already in the corpus (same module)'}: {sidecar}")
         return 0
     cases, errors = corpus.discover(args.paths)
+    entries = len(cases) + len(errors)
     errors += corpus.validate_modules(cases)
     for message in errors:
         print(f"malformed: {message}", file=sys.stderr)
-    print(f"{len(cases)} case(s) checked, {len(errors)} malformed")
+    print(f"{entries} case(s) checked, {len(errors)} malformed")
     return EXIT_BAD_INPUT if errors else 0
 
 
@@ -220,7 +291,13 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
                    junit: Path | None = None, json_out: Path | None = None) -> int:
     from . import corpus
 
+    # report files are checked before any case runs: a bad path must not cost a whole replay
+    for path, flag in ((junit, "--junit"), (json_out, "--json")):
+        if path is not None:
+            prepare_out_file(path, flag)
     cases, errors = corpus.discover(paths)
+    cases, invalid = corpus.well_formed(cases)  # a module that does not load is a malformed entry
+    errors += invalid
     for message in errors:
         print(f"MALFORMED   {message}")
 
@@ -230,13 +307,14 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
 
     results = corpus.replay(cases, with_faults=with_faults, progress=show)
     print(corpus.summary(results, errors))
-    if junit is not None:
-        corpus.write_junit(junit, results, errors)
-    if json_out is not None:
-        corpus.write_json(json_out, results, errors)
-    if any(r.outcome == "regression" for r in results):
-        return 1
-    return EXIT_BAD_INPUT if errors or any(r.outcome == "error" for r in results) else 0
+    try:
+        if junit is not None:
+            corpus.write_junit(junit, results, errors)
+        if json_out is not None:
+            corpus.write_json(json_out, results, errors)
+    except OSError as exc:
+        raise BadInput(f"cannot write the replay report: {exc.strerror}: {exc.filename}") from None
+    return corpus.exit_code(results, errors)  # 1 regression > 2 malformed or error > 0
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -247,19 +325,26 @@ def _replay(args: argparse.Namespace) -> int:
 def _smoke(args: argparse.Namespace) -> int:
     import time as time_
 
-    from .campaign import Campaign, Options, summary
+    from .campaign import Campaign, Options, gate, summary
 
     started = time_.monotonic()
+    prepare_out_dir(args.out)
     print(f"== replaying {args.corpus}")
     code = _replay_corpus([args.corpus], quiet=True, junit=args.out / "corpus.junit.xml")
-    # the campaign stops dealing cases at its limit, then lets in-flight cases finish: keep a tail
+    # the campaign stops dealing cases at its limit and cuts unfinished ones shortly after: keep a tail
     remaining = max(5.0, args.time - (time_.monotonic() - started) - SMOKE_TAIL)
     print(f"== fuzzing for {remaining:.0f}s")
-    prepare_out_dir(args.out)
-    stats = Campaign(Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed,
-                             out=args.out, progress=False, shrink_attempts=10)).run()
-    print(summary(stats, args.out))
-    return code if code else (1 if stats.findings else 0)
+    options = Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed, out=args.out,
+                      progress=False, shrink_attempts=10, max_unjudged=args.max_unjudged,
+                      min_suspensions=args.min_suspensions)
+    stats = Campaign(options).run()
+    print(summary(stats, args.out, options))
+    fuzz_code, reason = gate(stats, options)
+    if reason is not None and fuzz_code != 1:
+        print(f"resumefuzz: {reason}", file=sys.stderr)
+    if code == 1 or fuzz_code == 1:
+        return 1
+    return code or fuzz_code
 
 
 def _selftest(args: argparse.Namespace) -> int:
@@ -290,15 +375,14 @@ def _inspect(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise BadInput(f"cannot read {args.module}: {exc.strerror}") from None
     snap = snapshot.decode(data, module_sha256=expected)
-    print(f"snapshot v1, {len(data)} bytes, module sha256 {snap.module_sha256.hex()}")
+    print(f"snapshot v{snapshot.FORMAT_VERSION}, {len(data)} bytes, module sha256 {snap.module_sha256.hex()}")
     print(f"engine: {snap.engine_config}")
     print(f"host: {len(snap.host.outputs)} output(s), input position {snap.host.input_position}, "
           f"call {snap.host.call_position}, {len(snap.host.completed)} completed call(s)")
     for g in snap.globals:
         print(f"global {g.index}: {'mut ' if g.mutable else ''}{g.value}")
     for m in snap.memories:
-        nonzero = sum(1 for p in range(m.pages) if m.data[p * 65536:(p + 1) * 65536].count(0) != 65536)
-        print(f"memory {m.index}: {m.pages} page(s), max {m.maximum}, {nonzero} non-zero page(s)")
+        print(f"memory {m.index}: {m.pages} page(s), max {m.maximum}, {snapshot.nonzero_pages(m)} non-zero page(s)")
     for t in snap.tables:
         print(f"table {t.index}: {t.type}, {len(t.entries)} slot(s): {list(t.entries)[:16]}")
     print(f"resume data: {snap.resume.hex()}")
@@ -313,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except (ResumefuzzError, snapshot.SnapshotError) as exc:
         code = getattr(exc, "exit_code", EXIT_BAD_INPUT)
-        print(f"resumefuzz: {'unsupported' if code == 3 else 'error'}: {exc}", file=sys.stderr)
+        print(f"resumefuzz: {getattr(exc, 'label', 'error')}: {exc}", file=sys.stderr)
         return code
     except KeyboardInterrupt:
         return 130

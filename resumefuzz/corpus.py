@@ -45,6 +45,7 @@ class Expectation:
     facets: tuple[str, ...] = ()  # for "divergent": facets it must still show
     message: str = ""  # for "unsupported": text the refusal must contain
     issue: str = ""  # optional pointer to the engine bug
+    note: str = ""  # for "equal": text one of the verdict's notes must contain (an allowance that must apply)
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,8 @@ def load_case(sidecar: Path) -> Case:
 
 
 def _expectation(raw: dict[str, Any], bad: Any) -> Expectation:
-    if set(raw) - {"verdict", "facets", "message", "issue"}:
-        raise bad(f"'expect' has unknown key {sorted(set(raw) - {'verdict', 'facets', 'message', 'issue'})[0]!r}")
+    if set(raw) - {"verdict", "facets", "message", "issue", "note"}:
+        raise bad(f"'expect' has unknown key {sorted(set(raw) - {'verdict', 'facets', 'message', 'issue', 'note'})[0]!r}")
     verdict = raw.get("verdict")
     if verdict not in VERDICTS:
         raise bad(f"'expect.verdict' must be one of {', '.join(VERDICTS)}")
@@ -132,7 +133,8 @@ def _expectation(raw: dict[str, Any], bad: Any) -> Expectation:
         raise bad(f"'expect.facets' must list facets from {', '.join(FACETS)}")
     if verdict == "divergent" and not facets:
         raise bad("an expected divergence must name its facets")
-    return Expectation(verdict, tuple(facets), str(raw.get("message", "")), str(raw.get("issue", "")))
+    return Expectation(verdict, tuple(facets), str(raw.get("message", "")), str(raw.get("issue", "")),
+                       str(raw.get("note", "")))
 
 
 def discover(paths: list[Path]) -> tuple[list[Case], list[str]]:
@@ -162,13 +164,23 @@ def discover(paths: list[Path]) -> tuple[list[Case], list[str]]:
 
 def validate_modules(cases: list[Case]) -> list[str]:
     """Every module must load and validate."""
-    errors = []
+    return well_formed(cases)[1]
+
+
+def well_formed(cases: list[Case]) -> tuple[list[Case], list[str]]:
+    """CASES whose module loads and validates, and the others as malformed-entry messages."""
+    good, errors = [], []
     for case in cases:
         try:
-            wasmtools.load_module(case.module)
+            wasm = wasmtools.load_module(case.module)
         except BadInput as exc:
             errors.append(str(exc))
-    return errors
+            continue
+        if wasmtools.is_core_module(wasm):
+            good.append(case)
+        else:
+            errors.append(f"{case.module}: not a core WebAssembly module (a corpus case is one)")
+    return good, errors
 
 
 def _judge(case: Case, engine: str) -> Any:
@@ -194,6 +206,9 @@ def replay_case(case: Case) -> Result:
         return result("error", str(exc))
     facets = verdict.facets
     if expect.verdict == "equal":
+        if verdict.status == EQUAL and expect.note and not any(expect.note in n for n in verdict.notes):
+            return result("regression", f"equal, but no note contains {expect.note!r} "
+                                        "(the allowance this case guards no longer applies)", facets)
         if verdict.status == EQUAL:
             return result("pass", f"equal ({verdict.suspensions} suspensions)", facets)
         why = ", ".join(facets) or "; ".join(verdict.inconclusive)
@@ -233,9 +248,19 @@ def replay(cases: list[Case], *, with_faults: bool = False, progress: Any = None
 
 
 def summary(results: list[Result], errors: list[str]) -> str:
+    """One line whose counts add up: every result is passed, regressed or an error, every
+    malformed entry is counted once as malformed (with --with-faults each fault check is a result)."""
     counts = {k: sum(r.outcome == k for r in results) for k in ("pass", "regression", "error")}
-    return (f"{len(results)} case(s): {counts['pass']} passed, {counts['regression']} regressed, "
-            f"{counts['error'] + len(errors)} error(s)")
+    return (f"{len(results) + len(errors)} case(s): {counts['pass']} passed, {counts['regression']} regressed, "
+            f"{counts['error']} error(s), {len(errors)} malformed")
+
+
+def exit_code(results: list[Result], errors: list[str]) -> int:
+    """1 on any regression (it wins: a regression is what replay exists to find); else 2 when an
+    entry is malformed or could not be judged (error); else 0."""
+    if any(r.outcome == "regression" for r in results):
+        return 1
+    return 2 if errors or any(r.outcome == "error" for r in results) else 0
 
 
 def write_junit(path: Path, results: list[Result], errors: list[str]) -> None:
@@ -260,13 +285,22 @@ def write_json(path: Path, results: list[Result], errors: list[str]) -> None:
                                    "malformed": errors}, indent=2) + "\n")
 
 
+def cases_folder(corpus: Path) -> Path:
+    """Where cases live in the corpus rooted at CORPUS: CORPUS/cases (CORPUS itself if it is a `cases` folder)."""
+    return corpus if corpus.name == "cases" else corpus / "cases"
+
+
 def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: str | None = None) -> tuple[Path, bool]:
-    """Take a (minimized) finding into CORPUS; returns (sidecar, added). Deduplicated by module content."""
+    """Take a (minimized) finding into the corpus rooted at CORPUS (written to CORPUS/cases/);
+    returns (sidecar, added).  Deduplicated by module content across the whole corpus."""
     def read(file: str) -> dict[str, Any]:
         try:
-            return json.loads((finding / file).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            data = json.loads((finding / file).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BadInput(f"{finding}: not a finding directory ({file}: {exc})") from None
+        if not isinstance(data, dict):
+            raise BadInput(f"{finding}: not a finding directory ({file} is not a JSON object)")
+        return data
 
     case, engine, schedule = read("case.json"), read("engine.json"), read("schedule.json")
     wasm = wasmtools.load_module(finding / "module.wasm")
@@ -278,20 +312,31 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
     stem = name or f"finding-{'-'.join(case.get('facets', ['unknown']))}-{digest[:12]}"
     if not _NAME.match(stem):
         raise BadInput(f"--name {stem!r}: use lowercase letters, digits and dashes")
-    text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
-    if text and len(text) <= WAT_LIMIT:
-        write_atomic(corpus / f"{stem}.wat", f";; corpus case taken from finding {finding.name}\n{text}")
-    else:
-        write_atomic(corpus / f"{stem}.wasm", wasm)
-    sidecar = corpus / f"{stem}.json"
+    folder = cases_folder(corpus)
+    taken = [p for p in (folder / f"{stem}.json", folder / f"{stem}.wat", folder / f"{stem}.wasm") if p.exists()]
+    if taken:
+        raise BadInput(f"{taken[0]}: a case named {stem!r} already exists (choose another --name)")
     facets = case.get("facets") or []
-    expect: dict[str, Any] = {"verdict": "divergent", "facets": facets} if facets else {"verdict": "equal"}
-    write_atomic(sidecar, json.dumps({
-        "guards": note or f"{', '.join(facets)} divergence found by resumefuzz fuzz ({finding.name})",
-        "origin": f"finding {finding.name} (campaign case {case.get('index')}, {case.get('generator')}; "
-                  f"module sha256 {digest})",
-        "seed": int(case["seed"]), "engine": engine["engine"], "yield_points": engine["yield_points"],
-        "wasmtime_opt": engine["wasmtime_opt"], "schedule": schedule["spec"], "expect": expect,
-    }, indent=2) + "\n")
+    try:
+        entry = {
+            "guards": note or f"{', '.join(facets)} divergence found by resumefuzz fuzz ({finding.name})",
+            "origin": f"finding {finding.name} (campaign case {case.get('index')}, {case.get('generator')}; "
+                      f"module sha256 {digest})",
+            "seed": int(case["seed"]), "engine": engine["engine"], "yield_points": engine["yield_points"],
+            "wasmtime_opt": engine["wasmtime_opt"], "schedule": schedule["spec"],
+            "expect": {"verdict": "divergent", "facets": facets} if facets else {"verdict": "equal"},
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadInput(f"{finding}: not a finding directory (missing or bad field: {exc})") from None
+    text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
+    sidecar = folder / f"{stem}.json"
+    try:
+        if text and len(text) <= WAT_LIMIT:
+            write_atomic(folder / f"{stem}.wat", f";; corpus case taken from finding {finding.name}\n{text}")
+        else:
+            write_atomic(folder / f"{stem}.wasm", wasm)
+        write_atomic(sidecar, json.dumps(entry, indent=2) + "\n")
+    except OSError as exc:
+        raise BadInput(f"--corpus {corpus}: cannot write {folder} ({exc.strerror})") from None
     load_case(sidecar)  # what we wrote must be a valid case
     return sidecar, True

@@ -39,6 +39,11 @@ class EngineError(ResumefuzzError):
     label = "engine error"
 
 
+class TransformTimeout(EngineError):
+    """The engine's transform did not finish within its limit: exit 3 for ``check``, a hang finding
+    in campaigns (a hang of the system under test)."""
+
+
 class Inconclusive(ResumefuzzError):
     """A harness budget (compile time, judged size the program itself asked for) ran out: exit 4."""
 

@@ -3,7 +3,9 @@
 Two text-level rewrites bracket the engine's transform:
 
 ``observe`` (on the original module, shared by every run)
-    * checks the imports against the host interface;
+    * checks the imports against the host interface, and the declared sizes
+      against the judged caps (``bounds``: grows that could pass a cap are
+      routed through a harness wrapper that stops the run there);
     * routes ``host.out_f32``/``out_f64`` through shims that pass integer bits
       to ``rfz.out_f32``/``rfz.out_f64`` (no Python float ever);
     * wraps each exported function in ``__rfz.call.K`` whose floats travel as
@@ -29,7 +31,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from . import wasmtools
+from . import bounds, wasmtools
 from .errors import BadInput, Unsupported
 from .host import HOST_IMPORTS, HOST_MODULE
 from .moduletext import ModuleText, Signature, body_start
@@ -136,8 +138,10 @@ def observe(wasm: bytes) -> Observed:
         if export.field.startswith(RESERVED_PREFIX):
             raise Unsupported(f"export name {export.field!r} uses the reserved prefix {RESERVED_PREFIX}")
     _check_imports(module)
+    bounds.check_declared(module)
     _shim_float_outputs(module)
     program = {fn.name for fn in module.funcs if fn.field is not None}
+    bounds.cap_growth(module, HARNESS_MODULE)
     calls = _wrap_calls(module)
     _track_drops(module)
     _track_depth(module, program)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import os
 
+from .errors import BadInput
+
 #: Judged linear memory, all program memories of one instance together, in 64 KiB pages
 #: (256 MiB).  Each of runs A, B, C holds a copy, a snapshot another; 4 GiB would be 16+ GB.
 MAX_MEMORY_PAGES = 4096
 
-#: Judged table slots, all tables of one instance together.
+#: Judged table slots, all tables of one instance together.  (wasmtime stores 4-8 bytes per slot
+#: eagerly: a table.grow to 4e9 slots alone would take 16+ GB.)
 MAX_TABLE_ENTRIES = 65536
 
 #: Engine-private memory an engine may add to an instance, in pages (Asyncify's resume buffer,
@@ -27,7 +30,9 @@ MAX_ENGINE_MEMORY_PAGES = 4096
 #: may claim 4 GiB of zero pages); the harness never writes a larger snapshot.
 MAX_SNAPSHOT_MEMORY_PAGES = MAX_MEMORY_PAGES + MAX_ENGINE_MEMORY_PAGES
 
-#: Bytes of memory read or written per host call (bounded chunks, no ctypes length overflow).
+#: Largest single copy between wasm memory and Python: writes go in pieces of at most this many
+#: bytes; reads up to it use one ``ctypes.string_at`` (whose C length is an int: it overflowed at
+#: 2 GiB), larger reads copy once through a memoryview (no C length argument at all).
 MEMORY_CHUNK = 64 * 1024 * 1024
 
 #: Suspensions one interrupted run may perform, and crossings one schedule may name.
@@ -46,9 +51,28 @@ MAX_JOBS = 8 * (os.cpu_count() or 1)
 #: Seconds an external transform command may run (`asyncify-compatible:CMD`), default of --transform-timeout.
 TRANSFORM_TIMEOUT = 120.0
 
-#: Seconds wasmtime may spend compiling one prepared module before the case is inconclusive.
-COMPILE_TIMEOUT = 60.0
+#: Seconds wasmtime may spend compiling one prepared module before the case is inconclusive
+#: (exit 4).  Override with the environment variable RESUMEFUZZ_COMPILE_TIMEOUT (seconds).
+#: A 1 MB prepared module normally compiles in 1-3 s (the pathological one of issue 10 took
+#: 173 s); two compiles per case stay inside a campaign's default 60 s --case-timeout.
+COMPILE_TIMEOUT = 20.0
+COMPILE_TIMEOUT_ENV = "RESUMEFUZZ_COMPILE_TIMEOUT"
 
 #: Prepared modules at least this large are compiled in a child process that can be stopped
-#: at COMPILE_TIMEOUT; smaller ones compile in-process (no process start per case).
+#: at COMPILE_TIMEOUT; smaller ones compile in-process (no process start per case).  A module
+#: this size compiles in well under a second; the child costs ~0.2 s.
 COMPILE_OUT_OF_PROCESS_BYTES = 256 * 1024
+
+
+def compile_timeout() -> float:
+    """COMPILE_TIMEOUT, or RESUMEFUZZ_COMPILE_TIMEOUT when set (a bad value is bad input, exit 2)."""
+    text = os.environ.get(COMPILE_TIMEOUT_ENV)
+    if text is None or not text.strip():
+        return COMPILE_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise BadInput(f"{COMPILE_TIMEOUT_ENV}={text!r}: expected a positive number of seconds")
+    return value

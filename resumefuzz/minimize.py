@@ -13,21 +13,28 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import wasmtools
+from .process import die_with_parent, kill_group
 from .checker import Finding, Judge
 from .schedule import Schedule
 
 EARLIEST_SCAN = 64  # how many earlier crossings to try for a single suspension
 
 
-def minimize_schedule(judge: Judge, finding: Finding) -> Schedule:
-    """Smallest, earliest schedule still diverging on one of FINDING's facets."""
+def minimize_schedule(judge: Judge, finding: Finding, *, deadline: float | None = None) -> Schedule:
+    """Smallest, earliest schedule still diverging on one of FINDING's facets.
+
+    After DEADLINE (epoch seconds) no more trials run: the best schedule so far is returned.
+    """
     assert finding.schedule is not None
     facets = set(finding.facets)
 
     def fails(crossings: tuple[int, ...]) -> bool:
+        if deadline is not None and time.time() >= deadline:
+            return False
         found, _ = judge.interrupted(Schedule("min", crossings))
         return found is not None and bool(facets & set(found.facets))
 
@@ -50,6 +57,8 @@ def minimize_schedule(judge: Judge, finding: Finding) -> Schedule:
 _PREDICATE = """#!{python}
 # wasm-tools shrink predicate: exit 0 iff the module still diverges on one of the facets.
 import contextlib, io, sys
+from resumefuzz.process import die_with_parent
+die_with_parent()  # a killed shrinker (or worker) takes its predicates with it
 from resumefuzz.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
@@ -70,10 +79,19 @@ def shrink_module(wasm: bytes, check_args: list[str], facets: set[str], *, attem
         predicate.chmod(predicate.stat().st_mode | stat.S_IXUSR)
         source, target = folder / "input.wasm", folder / "shrunk.wasm"
         source.write_bytes(wasm)
+        if timeout <= 0:
+            return wasm
+        # Its own process group: at the timeout the shrinker and every predicate it started go.
+        proc = subprocess.Popen([wasmtools.executable(), "shrink", str(predicate), str(source), "-o", str(target),
+                                 "--attempts", str(attempts), "--seed", "0"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=die_with_parent,
+                                env={**os.environ, "RESUMEFUZZ_DEBUG": ""})
         try:
-            subprocess.run([wasmtools.executable(), "shrink", str(predicate), str(source), "-o", str(target),
-                            "--attempts", str(attempts), "--seed", "0"],
-                           capture_output=True, timeout=timeout, env={**os.environ, "RESUMEFUZZ_DEBUG": ""})
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            pass
+            kill_group(proc)
+        finally:
+            kill_group(proc)  # predicates still running after the shrinker ended
         return target.read_bytes() if target.is_file() and target.stat().st_size else wasm
+

@@ -98,6 +98,8 @@ class ModuleText:
     @classmethod
     def parse(cls, text: str) -> "ModuleText":
         lines = text.rstrip("\n").split("\n")
+        if lines == ["(module)"]:  # an empty module prints on one line
+            lines = ["(module", ")"]
         if not lines or lines[0] != "(module" or lines[-1] != ")":
             raise Unsupported("not a core WebAssembly module (components are not supported)")
         fields: list[Field] = []

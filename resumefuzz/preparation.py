@@ -11,10 +11,13 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import wasmtime
 
 from . import wasmtools
 from .engines import Engine
+from .errors import BadInput, EngineError, Unsupported
 from .instrumentation import Layout, expose, observe
 from .runtime import Runtime
 from .yieldpoints import SUSPEND_IMPORT, YieldPoints, inject
@@ -40,29 +43,43 @@ class Preparation:
     fuel: int
     wasmtime_opt: str = "speed"
     sites: tuple[int | None, ...] = ()  # static stack height per yield site
-    _runtimes: tuple[Runtime, Runtime] | None = None
+    _compiled: dict[tuple[str, bool], Runtime] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def names(self) -> Mapping[str, str]:
         """Slot key -> human name ("g0 $counter", "g2 (export "x")"), read only when a report needs one."""
         return _LazyNames(self.original)
 
-    def runtimes(self, *, canonicalize_nans: bool = False) -> tuple[Runtime, Runtime]:
-        """Compiled (plain, suspendable) runtimes, built on first use."""
-        if canonicalize_nans:
-            return self._build(True)
-        if self._runtimes is None:
-            self._runtimes = self._build(False)
-        return self._runtimes
+    def plain_runtime(self) -> Runtime:
+        """The compiled plain module (run A), built on first use."""
+        return self._runtime("plain", False)
 
-    def _build(self, canonicalize_nans: bool) -> tuple[Runtime, Runtime]:
-        return (
-            Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt,
-                    canonicalize_nans=canonicalize_nans),
-            Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
-                    opt_level=self.wasmtime_opt, max_wasm_stack=INSTRUMENTED_STACK,
-                    canonicalize_nans=canonicalize_nans),
-        )
+    def suspendable_runtime(self) -> Runtime:
+        """The compiled suspendable module (runs B, C), built on first use: a case that run A
+        alone decides (A out of budget) never compiles it."""
+        return self._runtime("suspendable", False)
+
+    def runtimes(self, *, canonicalize_nans: bool = False) -> tuple[Runtime, Runtime]:
+        """Compiled (plain, suspendable) runtimes; the normal pair is kept, a NaN-canonicalizing
+        pair is built afresh each time."""
+        if canonicalize_nans:
+            return self._build("plain", True), self._build("suspendable", True)
+        return self.plain_runtime(), self.suspendable_runtime()
+
+    def _runtime(self, which: str, canonicalize_nans: bool) -> Runtime:
+        key = (which, canonicalize_nans)
+        if key not in self._compiled:
+            self._compiled[key] = self._build(which, canonicalize_nans)
+        return self._compiled[key]
+
+    def _build(self, which: str, canonicalize_nans: bool) -> Runtime:
+        """Compile one variant (within the compile budget, see runtime.compile_module)."""
+        if which == "plain":
+            return Runtime(self.plain, self.plain_layout, fuel=self.fuel, opt_level=self.wasmtime_opt,
+                           canonicalize_nans=canonicalize_nans, what="prepared plain")
+        return Runtime(self.suspendable, self.layout, fuel=self.fuel * INSTRUMENTED_FUEL_FACTOR,
+                       opt_level=self.wasmtime_opt, max_wasm_stack=INSTRUMENTED_STACK,
+                       canonicalize_nans=canonicalize_nans, what="prepared suspendable")
 
 
 WASMTIME_OPT_LEVELS = ("none", "speed", "speed_and_size")
@@ -70,13 +87,50 @@ WASMTIME_OPT_LEVELS = ("none", "speed", "speed_and_size")
 
 def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int = DEFAULT_FUEL,
             wasmtime_opt: str = "speed") -> Preparation:
+    """Blame is placed in order: an invalid input is BadInput; an engine output that does not
+    validate, or that the harness cannot read, is the engine's EngineError."""
+    _check_input(wasm)
     observed = observe(wasm)
     plain, plain_layout = expose(observed.wasm, observed.calls)
     injected = inject(observed.wasm, yield_points)
     transformed = engine.transform(injected.wasm, SUSPEND_IMPORT)
-    suspendable, layout = expose(transformed, observed.calls)
+    problem = _invalid(transformed)
+    if problem is not None:
+        raise EngineError(f"engine {engine.id} produced an invalid module: {problem}")
+    try:
+        suspendable, layout = expose(transformed, observed.calls)
+    except (BadInput, Unsupported) as exc:
+        raise EngineError(f"engine {engine.id} produced a module the harness cannot read: {exc}") from None
     return Preparation(wasm, plain, suspendable, plain_layout, layout,
                        engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites)
+
+
+@functools.cache
+def _validator() -> wasmtime.Engine:
+    return wasmtime.Engine()  # the features runs compile with (Runtime changes no feature flags)
+
+
+def _invalid(wasm: bytes) -> str | None:
+    """Why wasmtime would refuse WASM (in-process, ~0.1 ms), or None."""
+    try:
+        wasmtime.Module.validate(_validator(), wasm)
+    except wasmtime.WasmtimeError as exc:
+        return " ".join(str(exc).split())[:300]
+    return None
+
+
+def _check_input(wasm: bytes) -> None:
+    """The input module must be valid (BadInput), a core module and runnable by wasmtime (Unsupported)."""
+    if wasm[:4] == wasmtools.CORE_PREAMBLE[:4] and not wasmtools.is_core_module(wasm):
+        raise Unsupported("not a core WebAssembly module (components are not supported)")
+    problem = _invalid(wasm)
+    if problem is None:
+        return
+    try:  # wasm-tools has the last word on validity (as `resumefuzz check` loads modules)
+        wasmtools.validate(wasm)
+    except wasmtools.WasmToolsError as exc:
+        raise BadInput(f"invalid input module: {exc}") from None
+    raise Unsupported(f"wasmtime cannot run this module: {problem}")
 
 
 class _LazyNames(Mapping[str, str]):

@@ -21,13 +21,13 @@ from .engines import Engine
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
 from .instrumentation import DEPTH_KEY
+from .limits import MAX_SUSPENSIONS
 from .observation import Observation, Probe
-from .runtime import EXHAUSTION, Machine, Runtime, trap_code
+from .runtime import EXHAUSTION, CapExceeded, Machine, Runtime, trap_code
 from .snapshot import CallRecord, Snapshot
 from .values import Value
 from .yieldpoints import CROSSINGS_KEY, NEVER, SITE_KEY, TARGET_KEY
 
-MAX_SUSPENSIONS = 100_000
 INSTANTIATE = "<instantiate>"
 
 
@@ -96,7 +96,7 @@ class _Run:
                     self.obs.exhausted = "resume buffer exhausted while unwinding"
                 self._host().completed.append(CallRecord(spec.name, code, ()))
                 break
-            except ResumeBufferExhausted as exc:
+            except (ResumeBufferExhausted, CapExceeded) as exc:  # a capacity limit, not a divergence
                 self.obs.exhausted = str(exc)
                 machine = self.runtime.machine  # type: ignore[assignment]
                 break
@@ -158,8 +158,11 @@ class _Run:
         obs.calls = list(host.completed)
         obs.outputs = list(host.outputs)
         obs.globals = {s.key: image.value for s, image in zip(layout.globals, machine.capture_globals())}
-        obs.memories = {layout.memories[m.index].key: m for m in machine.capture_memories()}
-        obs.tables = {layout.tables[t.index].key: t for t in machine.capture_tables()}
+        try:  # sizes are checked before anything is copied
+            obs.memories = {layout.memories[m.index].key: m for m in machine.capture_memories()}
+            obs.tables = {layout.tables[t.index].key: t for t in machine.capture_tables()}
+        except CapExceeded as exc:
+            obs.exhausted = obs.exhausted or str(exc)
         if self.has_counter:
             obs.crossings = obs.globals[CROSSINGS_KEY].bits
         self.runtime.on_suspend = None

@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import wasmtime
@@ -17,8 +22,12 @@ from wasmtime import _ffi
 from wasmtime._extern import wrap_extern
 from wasmtime._func import enter_wasm
 
+from . import limits
+from .bounds import CAPPED_FIELD, KIND_MEMORY, KIND_TABLE, capped_message
+from .errors import Inconclusive, Unsupported
 from .host import HostState
 from .instrumentation import LOAD, REDROP, SAVE, STATE_MEMORY, CallSpec, Layout, Slot
+from .limits import MEMORY_CHUNK
 from .snapshot import BLOCK_SIZE, PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
 from .values import WIDTH, Value
 
@@ -28,6 +37,20 @@ _FN_PREFIX = "__rfz.fn."
 
 class RestoreError(Exception):
     """A snapshot cannot be written into a fresh instance (e.g. it is smaller)."""
+
+
+class CapExceeded(Exception):
+    """The program asked for more memory or table slots than the harness judges (limits.py).
+
+    Raised by the ``rfz.capped`` host import (see :mod:`resumefuzz.bounds`) or by a
+    capture that finds the judged total over a cap; the run ends inconclusive.
+    """
+
+
+#: wasmtime Store limits per instance, the safety net behind the judged caps: no single memory
+#: (program or engine) or table can be allocated larger, whatever the module does.
+_STORE_MEMORY_BYTES = max(limits.MAX_MEMORY_PAGES, limits.MAX_ENGINE_MEMORY_PAGES) * PAGE_SIZE
+_STORE_TABLE_ELEMENTS = limits.MAX_TABLE_ENTRIES
 
 
 def trap_code(exc: wasmtime.Trap) -> str:
@@ -98,19 +121,93 @@ class _Exports:
         return found
 
 
+def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool) -> wasmtime.Config:
+    """The wasmtime configuration of every run (the compile child builds the same one)."""
+    config = wasmtime.Config()
+    config.consume_fuel = True
+    config.cranelift_nan_canonicalization = canonicalize_nans
+    if max_wasm_stack is not None:
+        config.max_wasm_stack = max_wasm_stack
+    config.cranelift_opt_level = opt_level
+    return config
+
+
+def compile_module(wasm: bytes, settings: dict[str, Any], what: str = "prepared",
+                   timeout: float | None = None) -> tuple[wasmtime.Engine, wasmtime.Module]:
+    """(engine, module) for WASM under ``_config(**settings)``, compiled within the compile budget.
+
+    Modules under COMPILE_OUT_OF_PROCESS_BYTES compile in-process (campaigns
+    compile hundreds per second).  Larger ones compile in a child process
+    that is killed, with its process group, after TIMEOUT seconds (default:
+    :func:`limits.compile_timeout`), which makes the case inconclusive; the
+    child hands back wasmtime's serialized artifact, deserialized here by an
+    engine of the same configuration.
+    """
+    engine = wasmtime.Engine(_config(**settings))
+    try:
+        if len(wasm) < limits.COMPILE_OUT_OF_PROCESS_BYTES:
+            return engine, wasmtime.Module(engine, wasm)
+        budget = limits.compile_timeout() if timeout is None else timeout
+        return engine, wasmtime.Module.deserialize(engine, _compile_in_child(wasm, settings, what, budget))
+    except wasmtime.WasmtimeError as exc:
+        raise Unsupported(f"wasmtime cannot compile the {what} module: {_first_line(str(exc))}") from None
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")[:300]
+
+
+_CHILD = "from resumefuzz.runtime import _compile_child; _compile_child()"
+_EXIT_COMPILE_ERROR = 3
+
+
+def _compile_in_child(wasm: bytes, settings: dict[str, Any], what: str, timeout: float) -> bytes:
+    from .process import die_with_parent, kill_group
+
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(settings)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
+                            preexec_fn=die_with_parent)
+    try:
+        artifact, error = proc.communicate(wasm, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_group(proc)
+        raise Inconclusive(f"compiling the {what} module ({len(wasm)} bytes) took longer than {timeout:g} s "
+                           f"(COMPILE_TIMEOUT; override with {limits.COMPILE_TIMEOUT_ENV})") from None
+    except BaseException:
+        kill_group(proc)
+        raise
+    if proc.returncode == _EXIT_COMPILE_ERROR:
+        raise Unsupported(f"wasmtime cannot compile the {what} module: {_first_line(error.decode(errors='replace'))}")
+    if proc.returncode != 0 or not artifact:
+        raise Inconclusive(f"compiling the {what} module ({len(wasm)} bytes) in a child process failed "
+                           f"(exit {proc.returncode}): {_first_line(error.decode(errors='replace'))}")
+    return artifact
+
+
+def _compile_child() -> None:
+    """Child side of :func:`_compile_in_child`: module bytes on stdin, serialized artifact on stdout."""
+    settings = json.loads(sys.argv[1])
+    engine = wasmtime.Engine(_config(**settings))
+    try:
+        module = wasmtime.Module(engine, sys.stdin.buffer.read())
+    except wasmtime.WasmtimeError as exc:
+        sys.stderr.write(str(exc))
+        sys.exit(_EXIT_COMPILE_ERROR)
+    sys.stdout.buffer.write(module.serialize())
+
+
 class Runtime:
     """One compiled module, instantiated many times (host functions defined once)."""
 
     def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed",
-                 max_wasm_stack: int | None = None, canonicalize_nans: bool = False) -> None:
-        config = wasmtime.Config()
-        config.consume_fuel = True
-        config.cranelift_nan_canonicalization = canonicalize_nans
-        if max_wasm_stack is not None:
-            config.max_wasm_stack = max_wasm_stack
-        config.cranelift_opt_level = opt_level
-        self.engine = wasmtime.Engine(config)
-        self.module = wasmtime.Module(self.engine, wasm)
+                 max_wasm_stack: int | None = None, canonicalize_nans: bool = False,
+                 what: str = "prepared", compile_timeout: float | None = None) -> None:
+        settings = {"opt_level": opt_level, "max_wasm_stack": max_wasm_stack, "canonicalize_nans": canonicalize_nans}
+        self.engine, self.module = compile_module(wasm, settings, what, compile_timeout)
+        self.what = what
         self.sha256 = hashlib.sha256(wasm).digest()
         self.layout = layout
         self.fuel = fuel
@@ -127,6 +224,7 @@ class Runtime:
         linker.define_func("host", "in_i32", wasmtime.FuncType([], [i32]), lambda: self._host().next_input("i32"))
         linker.define_func("host", "in_i64", wasmtime.FuncType([], [i64]), lambda: self._host().next_input("i64"))
         linker.define_func("rfz", "suspend", wasmtime.FuncType([], []), self._suspend, access_caller=True)
+        linker.define_func("rfz", CAPPED_FIELD, wasmtime.FuncType([i32, i32, i64], []), _capped)
         self.pre = linker.instantiate_pre(self.module)
         self._kinds: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
         self.state_size = max((s.offset + WIDTH[s.type] for s in layout.globals if s.offset >= 0), default=0)
@@ -159,13 +257,25 @@ class Runtime:
     def instantiate(self, host: HostState) -> "Machine":
         store = wasmtime.Store(self.engine)
         store.set_fuel(self.fuel)
+        store.set_limits(memory_size=_STORE_MEMORY_BYTES, table_elements=_STORE_TABLE_ELEMENTS)
         self.host = host
-        machine = Machine(self, store, self.pre.instantiate(store))
+        try:
+            instance = self.pre.instantiate(store)
+        except wasmtime.Trap:
+            raise
+        except wasmtime.WasmtimeError as exc:  # an engine-added memory or table over the Store limits
+            raise Unsupported(f"cannot instantiate the {self.what} module within the harness's limits "
+                              f"(limits.py): {_first_line(str(exc))}") from None
+        machine = Machine(self, store, instance)
         if self.initial_memories is None:
             self.initial_memories = {m.index: m.data for m in machine.capture_memories()}
             self.initial_tables = {t.index: t.entries for t in machine.capture_tables()}
         self.machine = machine
         return machine
+
+
+def _capped(kind: int, index: int, total: int) -> None:
+    raise CapExceeded(capped_message(kind, index, total))
 
 
 class _Inside:
@@ -189,6 +299,7 @@ class Machine:
         self.exports = _Exports(store, instance)
         self.ctx: Any = store  # the wasmtime.Caller while inside a host call
         self._func_ids: dict[int, int] | None = None
+        self._sizes: dict[str, int] = {}  # memory export -> a size it had (a lower bound: memories only grow)
 
     def inside(self, caller: wasmtime.Caller) -> _Inside:
         return _Inside(self, caller)
@@ -249,15 +360,37 @@ class Machine:
         return None if index is None else self.exports[f"{_FN_PREFIX}{index}"]
 
     # -- memory ---------------------------------------------------------------
-    def read_memory(self, export: str, offset: int, length: int) -> bytes:
+    def _base(self, export: str, offset: int, length: int, what: str) -> int:
+        """Address of byte OFFSET of memory EXPORT, after checking [OFFSET, OFFSET+LENGTH) lies inside it.
+
+        Memories never shrink, so a size seen once stays a valid bound: wasmtime
+        is asked again only for accesses beyond it.
+        """
         memory = self.exports[export]
-        return ctypes.string_at(ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset, length)
+        if offset < 0 or length < 0 or offset + length > self._sizes.get(export, 0):
+            size = self._sizes[export] = memory.data_len(self.ctx)
+            if offset < 0 or length < 0 or offset + length > size:
+                raise RestoreError(f"{what} past the end of memory {export}")
+        return ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset
+
+    def read_memory(self, export: str, offset: int, length: int) -> bytes:
+        """LENGTH bytes at OFFSET: one copy into the result, through a view (no C length argument
+        to overflow at any size)."""
+        base = self._base(export, offset, length, "read")
+        if length <= MEMORY_CHUNK:
+            return ctypes.string_at(base, length)
+        return bytes(memoryview((ctypes.c_ubyte * length).from_address(base)))
 
     def write_memory(self, export: str, offset: int, data: bytes) -> None:
-        memory = self.exports[export]
-        if offset + len(data) > memory.data_len(self.ctx):
-            raise RestoreError(f"write past the end of memory {export}")
-        ctypes.memmove(ctypes.addressof(memory.data_ptr(self.ctx).contents) + offset, data, len(data))
+        """Write DATA at OFFSET, at most MEMORY_CHUNK bytes per copy."""
+        base = self._base(export, offset, len(data), "write")
+        if len(data) <= MEMORY_CHUNK:
+            ctypes.memmove(base, data, len(data))
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), MEMORY_CHUNK):
+            piece = bytes(view[start:start + MEMORY_CHUNK])
+            ctypes.memmove(base + start, piece, len(piece))
 
     # -- state -------------------------------------------------------------------
     def _state(self) -> bytes:
@@ -298,7 +431,21 @@ class Machine:
         self.write_memory(STATE_MEMORY, 0, bytes(state))
         self.invoke(LOAD)
 
+    def check_bounds(self) -> None:
+        """CapExceeded if the program's memories or tables together exceed the judged caps.
+
+        Sizes only, nothing copied: every capture checks this first, so no
+        snapshot or observation ever holds more than the caps allow.
+        """
+        pages = sum(self.program_pages())
+        if pages > limits.MAX_MEMORY_PAGES:
+            raise CapExceeded(capped_message(KIND_MEMORY, None, pages))
+        slots = sum(self.exports[s.export].size(self.ctx) for s in self.layout.tables if s.origin == "program")
+        if slots > limits.MAX_TABLE_ENTRIES:
+            raise CapExceeded(capped_message(KIND_TABLE, None, slots))
+
     def capture_memories(self) -> tuple[MemoryImage, ...]:
+        self.check_bounds()
         images = []
         for slot in self.layout.memories:
             memory = self.exports[slot.export]
@@ -311,6 +458,7 @@ class Machine:
         return [self.exports[s.export].size(self.ctx) for s in self.layout.memories if s.origin == "program"]
 
     def capture_tables(self) -> tuple[TableImage, ...]:
+        self.check_bounds()
         images = []
         for slot in self.layout.tables:
             table = self.exports[slot.export]
@@ -327,13 +475,10 @@ class Machine:
         if grow and image.pages > current:
             memory.grow(self.ctx, image.pages - current)
         size = memory.data_len(self.ctx)
-        data = image.data[:size]
+        data = image.data if len(image.data) <= size else image.data[:size]
         assert self.runtime.initial_memories is not None
         # A fresh instance holds its initial image, then zeros where it grew: write only what differs.
-        before = self.runtime.initial_memories[image.index]
-        if len(before) < size:
-            before += bytes(size - len(before))
-        for start, end in _differing(data, before[:len(data)]):
+        for start, end in _differing(data, self.runtime.initial_memories[image.index]):
             self.write_memory(slot.export, start, data[start:end])
 
     def restore_table(self, image: TableImage) -> None:
@@ -367,21 +512,37 @@ class Machine:
         return next(s for s in self.layout.globals if s.key == key)
 
 
-def _differing(new: bytes, old: bytes) -> list[tuple[int, int]]:
-    """[start, end) ranges where NEW differs from OLD (same length), in snapshot blocks.
+_ZERO_PAGE = bytes(PAGE_SIZE)
 
-    Whole-buffer comparisons run at memcmp speed; only pages that differ are
-    looked at block by block, and adjacent ranges are merged.
+
+def _differing(new: bytes, old: bytes) -> list[tuple[int, int]]:
+    """[start, end) ranges where NEW differs from OLD, in snapshot blocks; OLD may be shorter
+    and counts as zeros beyond its end (a memory grown since instantiation), without a
+    zero-extended copy of it being made.
+
+    Equal lengths compare whole at memcmp speed first; then only pages that
+    differ are looked at block by block, and adjacent ranges are merged.
     """
-    if new == old:
+    n = len(new)
+    if n == len(old) and new == old:
         return []
+    common = min(n, len(old))
+
+    def reference(start: int, end: int) -> bytes:
+        if end <= common:
+            return old[start:end]
+        if start >= common:
+            return _ZERO_PAGE[:end - start]
+        return old[start:common] + _ZERO_PAGE[:end - common]
+
     runs: list[tuple[int, int]] = []
-    for chunk in range(0, len(new), PAGE_SIZE):
-        if new[chunk:chunk + PAGE_SIZE] == old[chunk:chunk + PAGE_SIZE]:
+    for chunk in range(0, n, PAGE_SIZE):
+        stop = min(chunk + PAGE_SIZE, n)
+        if new[chunk:stop] == reference(chunk, stop):
             continue
-        for start in range(chunk, min(chunk + PAGE_SIZE, len(new)), BLOCK_SIZE):
-            end = min(start + BLOCK_SIZE, len(new))
-            if new[start:end] != old[start:end]:
+        for start in range(chunk, stop, BLOCK_SIZE):
+            end = min(start + BLOCK_SIZE, stop)
+            if new[start:end] != reference(start, end):
                 if runs and runs[-1][1] == start:
                     runs[-1] = (runs[-1][0], end)
                 else:

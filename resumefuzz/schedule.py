@@ -16,6 +16,10 @@ straight run B has told how many crossings the program makes::
     at:C1,C2,...  one run suspending at exactly these crossings
     random:N[xK]  N runs, each suspending at K random crossings (default K=3), seeded
     none          no interrupted runs (judge only the transform, A vs B)
+
+Limits (resumefuzz/limits.py): numbers are at most 2**63-1; a spec expands
+to at most MAX_SCHEDULE_RUNS interrupted runs, each suspending at most
+MAX_SUSPENSIONS times; a spec beyond them is bad input (exit 2).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import BadInput
+from .limits import MAX_CROSSING, MAX_SCHEDULE_RUNS, MAX_SUSPENSIONS
 
 DEFAULT = "auto"
 AUTO_EVERY_LIMIT = 500
@@ -48,18 +53,42 @@ class Schedule:
 
 
 SYSTEMATIC_EACH_LIMIT = 64
-_PART = re.compile(r"^(auto|quick|systematic|none|each|every(?::(\d+))?|spread:(\d+)|at:([\d,]+)|random:(\d+)(?:x(\d+))?)$")
+_PART = re.compile(r"^(auto|quick|systematic|none|each|every(?::(\d+))?|spread:(\d+)|at:(\d+(?:,\d+)*)"
+                   r"|random:(\d+)(?:x(\d+))?)$")
+#: interrupted runs the fixed-size parts expand to at most ("each" depends on the program: see expand)
+_RUNS = {"auto": 1 + 32 + 16, "quick": 1 + 32 + 32, "systematic": 1 + 64, "none": 0, "each": 0}
 
 
 def validate(spec: str) -> str:
-    """Check SPEC early (before any work); return it."""
+    """Check SPEC early (before any work); return it.  Every size it names is bounded here."""
+    runs = 0
     for part in spec.split(";"):
-        match = _PART.match(part.strip())
+        part = part.strip()
+        match = _PART.match(part)
         if not match:
-            raise BadInput(f"--schedule: cannot parse {part.strip()!r} (see `resumefuzz check --help`)")
-        numbers = [int(n) for n in re.findall(r"\d+", part)]
+            raise BadInput(f"--schedule: cannot parse {part!r} (see `resumefuzz check --help`)")
+        shown = part if len(part) <= 40 else part[:37] + "..."
+        digits = re.findall(r"\d+", part)
+        if any(len(n.lstrip("0")) > len(str(MAX_CROSSING)) for n in digits):  # before int(): no 10**6-digit numbers
+            raise BadInput(f"--schedule: {shown!r}: numbers are at most {MAX_CROSSING} (2**63-1)")
+        numbers = [int(n) for n in digits]
         if any(n == 0 for n in numbers):
-            raise BadInput(f"--schedule: {part.strip()!r}: counts, strides and crossings start at 1")
+            raise BadInput(f"--schedule: {shown!r}: counts, strides and crossings start at 1")
+        if any(n > MAX_CROSSING for n in numbers):
+            raise BadInput(f"--schedule: {shown!r}: numbers are at most {MAX_CROSSING} (2**63-1)")
+        if part.startswith("at:") and len(numbers) > MAX_SUSPENSIONS:
+            raise BadInput(f"--schedule: at: names {len(numbers)} crossings; at most {MAX_SUSPENSIONS} "
+                           f"suspensions per run (limits.MAX_SUSPENSIONS)")
+        if part.startswith("random:") and match.group(6) and int(match.group(6)) > MAX_SUSPENSIONS:
+            raise BadInput(f"--schedule: {shown!r}: at most {MAX_SUSPENSIONS} suspensions per run "
+                           f"(limits.MAX_SUSPENSIONS)")
+        if part.startswith(("spread:", "random:")):
+            runs += int(match.group(3) or match.group(5))
+        else:
+            runs += _RUNS.get(part, 1)
+        if runs > MAX_SCHEDULE_RUNS:
+            raise BadInput(f"--schedule: {spec if len(spec) <= 40 else spec[:37] + '...'!r} expands to more than "
+                           f"{MAX_SCHEDULE_RUNS} interrupted runs (limits.MAX_SCHEDULE_RUNS)")
     return spec
 
 
@@ -85,16 +114,23 @@ def expand(spec: str, total: int, seed: int) -> list[Schedule]:
         if part == "none" or total == 0:
             continue
         if part == "each":
+            if len(schedules) + total > MAX_SCHEDULE_RUNS:
+                raise BadInput(f"--schedule: each: the program crosses {total} yield points, more than "
+                               f"{MAX_SCHEDULE_RUNS} interrupted runs (limits.MAX_SCHEDULE_RUNS); use spread:N")
             schedules += [Schedule(f"each@{c}", (c,)) for c in range(1, total + 1)]
         elif part.startswith("every"):
             stride = int(match.group(2) or 1)
+            if total // stride > MAX_SUSPENSIONS:
+                raise BadInput(f"--schedule: {part}: {total // stride} suspensions in one run (the program crosses "
+                               f"{total} yield points), more than {MAX_SUSPENSIONS} (limits.MAX_SUSPENSIONS); "
+                               f"use a larger stride or auto")
             schedules.append(Schedule(f"every:{stride}", tuple(range(stride, total + 1, stride)) or (total,)))
         elif part.startswith("spread"):
             count = min(int(match.group(3)), total)
             points = sorted({1 + (i * (total - 1)) // max(1, count - 1) for i in range(count)}) if count > 1 else [1]
             schedules += [Schedule(f"spread@{c}", (c,)) for c in points]
         elif part.startswith("at"):
-            points = sorted({int(c) for c in match.group(4).split(",") if c})
+            points = sorted({int(c) for c in match.group(4).split(",")})
             schedules.append(Schedule("at:" + ",".join(map(str, points)), tuple(points)))
         elif part.startswith("random"):
             runs, per_run = int(match.group(5)), int(match.group(6) or 3)

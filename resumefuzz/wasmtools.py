@@ -60,7 +60,7 @@ def strip_all(wasm: bytes) -> bytes:
     framing (id byte, LEB128 size) is all it takes.  Malformed framing is left
     for wasm-tools to report.
     """
-    if wasm[:8] not in (b"\0asm\x01\0\0\0",):
+    if not is_core_module(wasm):
         return run(["strip", "--all", "-"], wasm)
     kept = [wasm[:8]]
     pos = 8
@@ -90,6 +90,13 @@ def validate(wasm: bytes, features: str | None = None) -> None:
     if features:
         args += ["--features", features]
     run(args, wasm)
+
+
+CORE_PREAMBLE = b"\0asm\x01\0\0\0"  # magic + version 1 (a component has another version/layer)
+
+
+def is_core_module(wasm: bytes) -> bool:
+    return wasm[:8] == CORE_PREAMBLE
 
 
 def load_module(path: Path) -> bytes:

@@ -201,3 +201,16 @@ def test_a_findings_replay_script_runs_without_the_cli_on_path(tmp_path: Path) -
 def test_bad_campaign_flags_are_exit_2(tmp_path: Path, flag: list[str]) -> None:
     proc = _fuzz(*flag, "--cases", "1", "--out", str(tmp_path), timeout=60)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_a_hanging_transform_is_a_hang_finding_in_campaigns(tmp_path: Path) -> None:
+    marker = f"rfz-hang-{os.getpid()}"
+    proc = _fuzz("--engine", f"asyncify-compatible:sh -c 'sleep 600; : {marker}' {{in}} {{out}}",
+                 "--transform-timeout", "1s", "--cases", "1", "--generator", "structured", "--out", str(tmp_path),
+                 timeout=120)
+    assert proc.returncode == EXIT_DIVERGED, proc.stdout + proc.stderr
+    hangs = [p for p in (tmp_path / "findings").iterdir() if p.name.startswith("hang-")]
+    assert len(hangs) == 1 and "did not finish within 1s" in (hangs[0] / "report.txt").read_text()
+    assert (hangs[0] / "replay").is_file()
+    leftover = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True)
+    assert leftover.stdout.strip() == "", "the transform's process group must be gone"

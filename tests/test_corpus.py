@@ -105,6 +105,7 @@ def test_a_finding_becomes_a_case_once(tmp_path: Path, capsys: pytest.CaptureFix
     assert "already in the corpus" in capsys.readouterr().out
     cases, errors = corpus.discover([target])
     assert errors == [] and len(cases) == 1
+    assert cases[0].sidecar.parent == target / "cases"  # the corpus layout: ROOT/cases/NAME.json
     assert cases[0].expect.verdict == "divergent"
     assert corpus.replay_case(cases[0]).outcome == "pass"  # the known divergence still reproduces
     shutil.rmtree(out)
@@ -112,3 +113,76 @@ def test_a_finding_becomes_a_case_once(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_adding_something_that_is_not_a_finding_is_bad_input(tmp_path: Path) -> None:
     assert main(["corpus", "add", str(tmp_path), "--corpus", str(tmp_path / "c")]) == 2
+
+
+def make_finding(folder: Path, module: str = TINY, **case: object) -> Path:
+    """A finding directory as `resumefuzz fuzz` writes one (the parts `corpus add` reads)."""
+    from resumefuzz import wasmtools
+
+    folder.mkdir(parents=True)
+    (folder / "module.wasm").write_bytes(wasmtools.parse(module))
+    (folder / "module.wat").write_text(module)
+    (folder / "case.json").write_text(json.dumps({"seed": 3, "index": 1, "generator": "smith", "facets": [], **case}))
+    (folder / "engine.json").write_text(json.dumps({"engine": "asyncify", "yield_points": "all",
+                                                    "wasmtime_opt": "speed"}))
+    (folder / "schedule.json").write_text(json.dumps({"spec": "every"}))
+    return folder
+
+
+def test_corpus_add_writes_into_cases(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    finding = make_finding(tmp_path / "findings" / "f1")
+    monkeypatch.chdir(tmp_path)
+    assert main(["corpus", "add", str(finding), "--name", "one"]) == 0  # default --corpus corpus
+    assert (tmp_path / "corpus" / "cases" / "one.json").is_file() and (tmp_path / "corpus" / "cases" / "one.wat").is_file()
+    assert sorted(p.name for p in (tmp_path / "corpus").iterdir()) == ["cases"]
+    # --corpus naming the cases folder itself is not nested again
+    other = make_finding(tmp_path / "findings" / "f2", TINY.replace("1", "2"))
+    assert main(["corpus", "add", str(other), "--corpus", "corpus/cases", "--name", "two"]) == 0
+    assert (tmp_path / "corpus" / "cases" / "two.json").is_file()
+    cases, errors = corpus.discover([tmp_path / "corpus"])
+    assert errors == [] and sorted(c.name for c in cases) == ["one", "two"]
+    assert all(corpus.replay_case(c).outcome == "pass" for c in cases)
+    capsys.readouterr()
+    # a name already taken by a different module is refused, not overwritten
+    third = make_finding(tmp_path / "findings" / "f3", TINY.replace("1", "3"))
+    assert main(["corpus", "add", str(third), "--name", "one"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    # a finding missing a field is bad input, not a traceback
+    broken = make_finding(tmp_path / "findings" / "f4", TINY.replace("1", "4"))
+    (broken / "engine.json").write_text("{}")
+    assert main(["corpus", "add", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("resumefuzz: error: ") and "not a finding directory" in err and "Traceback" not in err
+
+
+def test_replay_counts_every_entry_once_and_malformed_entries_exit_2(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "c"
+    make_case(folder, "good", GOOD)
+    make_case(folder, "bad-sidecar", {**GOOD, "extra": 1})
+    make_case(folder, "bad-module", GOOD, module="(module (func (result i32) (i64.const 1)))")  # invalid wasm
+    make_case(folder, "component", GOOD, module="(component)")  # valid, but not a core module
+    (folder / "orphan.wat").write_text(TINY)  # a module without a sidecar
+    report = tmp_path / "r.json"
+    assert main(["replay", str(folder), "--json", str(report)]) == 2
+    out = capsys.readouterr().out
+    summary = "5 case(s): 1 passed, 0 regressed, 0 error(s), 4 malformed"
+    assert summary in out
+    assert out.count("MALFORMED") == 4 and "PASS" in out and "REGRESSION" not in out
+    assert json.loads(report.read_text())["summary"] == summary
+    # a regression still wins: exit 1, and the counts still add up
+    make_case(folder, "fixed-bug", {**GOOD, "expect": {"verdict": "divergent", "facets": ["output"]}})
+    assert main(["replay", str(folder)]) == 1
+    assert "6 case(s): 1 passed, 1 regressed, 0 error(s), 4 malformed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag", ["--junit", "--json"])
+def test_replay_report_paths_are_checked_before_any_case_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                              flag: str) -> None:
+    make_case(tmp_path / "c", "good", GOOD)
+    for target in ("/proc/x/y.xml", str(tmp_path / "c")):  # an impossible path, a directory
+        assert main(["replay", str(tmp_path / "c"), flag, target]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""  # no case ran
+        assert captured.err.startswith(f"resumefuzz: error: {flag} {target}: ") and captured.err.count("\n") == 1

@@ -736,19 +736,19 @@ def test_oversized_memory_claim_is_rejected_before_allocation(case: str) -> None
     assert traced_peak(rejected(data)) < 64 * 2**20
 
 
-def test_decoding_a_zero_memory_touches_none_of_its_pages(tmp_path: Path) -> None:
-    """The largest memory the limit allows, all zeros: 512 MiB claimed, none of it resident
-    (the decoder returns bytes(n), which CPython callocs; glibc serves that from fresh zero pages)."""
-    path = tmp_path / "zeros.rfzsnap"
-    path.write_bytes(claiming(MAX_SNAPSHOT_MEMORY_PAGES))
-    script = ("import resource, sys\nfrom resumefuzz.snapshot import decode\n"
-              "memory = decode(open(sys.argv[1], 'rb').read()).memories[0]\n"
-              "assert len(memory.data) == memory.pages * 65536\n"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+def test_decoding_a_zero_memory_builds_nothing_page_by_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The largest memory the limit allows, all zeros: 512 MiB claimed, returned as one bytes(n)
+    (CPython callocs it, so its pages cost no RAM until read) -- no page or block is assembled.
+    (An RSS measurement of this proved flaky under a loaded parallel run; this checks the mechanism.)"""
+    import resumefuzz.snapshot as codec
+
+    def no_zero_filling(*_: object) -> int:
+        raise AssertionError("a memory with no stored block must not be assembled block by block")
+
+    monkeypatch.setattr(codec, "_zeros", no_zero_filling)
+    memory = codec.decode(claiming(MAX_SNAPSHOT_MEMORY_PAGES)).memories[0]
     assert MAX_SNAPSHOT_MEMORY_PAGES * PAGE_SIZE >= 512 * 2**20
-    assert int(result.stdout) * 1024 < 200 * 2**20  # ru_maxrss is in KiB on Linux
+    assert type(memory.data) is bytes and len(memory.data) == memory.pages * PAGE_SIZE
 
 
 def test_a_mostly_zero_memory_costs_one_copy_of_its_contents() -> None:

@@ -174,3 +174,21 @@ def test_a_corpus_case_regresses_when_its_allowance_stops_applying(tmp_path: Pat
     sidecar.write_text(json.dumps(data))
     result = corpus.replay_case(corpus.load_case(sidecar))
     assert result.outcome == "regression" and "no note contains" in result.detail
+
+
+def test_allowances_are_counted_for_campaign_liveness() -> None:
+    """Each allowance that excused A vs B is counted (stats.json `allowances`), so a campaign that
+    never reaches optimizer effects shows zeros."""
+    from resumefuzz.checker import Judge
+    from resumefuzz.preparation import prepare
+    from resumefuzz.yieldpoints import YieldPoints
+
+    for wat, engine, points, kind in ((TRAPS, OPTIMIZING, "entry", "trap kind"),
+                                      (MERGED, OPTIMIZE_AFTER, "loop", "same body")):
+        prep = prepare(wasmtools.load_module(wat), get_engine(engine), YieldPoints.parse(points))
+        judge = Judge(prep, 0)
+        assert judge.transform() is None
+        assert judge.allowances.get(kind) == 1, judge.allowances
+    plain = prepare(wasmtools.load_module(MERGED), get_engine("asyncify"), YieldPoints.parse("loop"))
+    judge = Judge(plain, 0)
+    assert judge.transform() is None and judge.allowances == {}

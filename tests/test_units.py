@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -50,6 +52,50 @@ def test_schedule_spec_errors_are_bad_input() -> None:
     for bad in ("sometimes", "every:x", "random:", "at:"):
         with pytest.raises(BadInput):
             validate(bad)
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("at:99999999999999999999", "at most 9223372036854775807"),  # was an internal error (i64 overflow)
+    ("every:" + "9" * 5000, "at most 9223372036854775807"),  # refused before int() parses 5000 digits
+    ("at:1,,2", "cannot parse"),
+    ("at:1,", "cannot parse"),
+    ("at:,1", "cannot parse"),
+    ("random:100000000", "limits.MAX_SCHEDULE_RUNS"),  # was ~20 GB of schedules, no output
+    ("spread:10001", "limits.MAX_SCHEDULE_RUNS"),
+    ("auto;random:9952", "limits.MAX_SCHEDULE_RUNS"),  # the runs of all parts add up
+    ("random:2x100001", "limits.MAX_SUSPENSIONS"),
+    ("at:" + ",".join(map(str, range(1, 100_002))), "limits.MAX_SUSPENSIONS"),
+], ids=["at-20-digits", "every-5000-digits", "at-empty-item", "at-trailing-comma", "at-leading-comma",
+        "random-1e8", "spread-too-many", "parts-add-up", "random-too-many-per-run", "at-too-many"])
+def test_schedule_specs_are_bounded(spec: str, says: str) -> None:
+    with pytest.raises(BadInput, match=re.escape(says)):
+        validate(spec)
+
+
+def test_schedule_limits_are_reachable_and_hold_after_expansion() -> None:
+    from resumefuzz import limits
+
+    assert limits.MAX_CROSSING == 2**63 - 1
+    validate(f"random:{limits.MAX_SCHEDULE_RUNS}")
+    validate(f"auto;random:{limits.MAX_SCHEDULE_RUNS - 49}")
+    assert expand(f"at:3,{2**63 - 1}", 5, 0)[0].crossings == (3, 2**63 - 1)
+    # parts whose size depends on the program are checked when they are expanded
+    assert len(expand("each", limits.MAX_SCHEDULE_RUNS, 0)) == limits.MAX_SCHEDULE_RUNS
+    with pytest.raises(BadInput, match="limits.MAX_SCHEDULE_RUNS"):
+        expand("each", limits.MAX_SCHEDULE_RUNS + 1, 0)
+    with pytest.raises(BadInput, match="limits.MAX_SUSPENSIONS"):
+        expand("every", limits.MAX_SUSPENSIONS + 1, 0)
+    assert len(expand("every:2", limits.MAX_SUSPENSIONS + 1, 0)[0].crossings) == limits.MAX_SUSPENSIONS // 2
+    assert len(expand("auto", 10**9, 0)[0].crossings) <= 500  # auto's own stride keeps it small
+
+
+def test_an_empty_module_is_a_module() -> None:
+    """`(module)` prints on one line; it was refused as "components are not supported"."""
+    assert ModuleText.parse("(module)\n").fields == []
+    observed = observe(b"\0asm\1\0\0\0")
+    assert observed.calls == ()
+    with pytest.raises(Unsupported, match="components are not supported"):
+        ModuleText.parse("(component)\n")
 
 
 def test_yield_point_specs() -> None:

@@ -21,7 +21,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from .. import binaryen
-from ..errors import Unsupported
+from ..errors import EngineError, Unsupported
 from . import Engine
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,9 +70,12 @@ class AsyncifyEngine(Engine):
                 optimize_after=bool(self.config["optimize_after"]),
             )
         except binaryen.BinaryenError as exc:
+            if exc.kind in ("invalid-output", "died"):  # Binaryen failed on a module it accepted
+                raise EngineError(f"engine {self.id}: {exc}") from None
+            # Binaryen rejects the module (its validator's text included) or cannot handle it
             raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None
 
-    def folds_nans(self) -> bool:
+    def optimizes(self) -> bool:
         config = self.config
         return bool(config["optimize_level"] or config["shrink_level"] or config["optimize_before"]
                     or config["optimize_after"])

@@ -16,47 +16,127 @@ clobbered by nor clobbering the program.  Example, Binaryen's own CLI::
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadInput, Unsupported
+from ..errors import BadInput, EngineError, TransformTimeout, Unsupported
+from ..limits import TRANSFORM_TIMEOUT
+from ..process import die_with_parent
 from .asyncify import AsyncifyEngine
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..instrumentation import Layout
+
+#: bytes of the command's stdout/stderr read back for an error message
+_DETAIL_TAIL = 4096
+#: seconds to wait for the members of a killed process group to be gone
+_GROUP_EXIT_WAIT = 5.0
+
+
+def _end_group(proc: "subprocess.Popen[bytes]") -> None:
+    """SIGKILL PROC's process group, reap PROC, and wait until no member is still running.
+
+    A SIGKILLed process dies asynchronously: without the wait, a grandchild could
+    still be running (and writing) when the transform returns.
+    """
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+        killed = True
+    except (ProcessLookupError, PermissionError):
+        killed = False  # the common case: the command ended and left nothing behind
+    proc.wait()
+    deadline = time.monotonic() + _GROUP_EXIT_WAIT
+    while killed and _group_running(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _group_running(group: int) -> bool:
+    """Whether any process of GROUP is alive (not yet a zombie), from /proc (False where there is none)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # pragma: no cover - not Linux
+        return False
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                fields = file.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 class CommandEngine(AsyncifyEngine):
     id = "asyncify-compatible"
     defaults: dict[str, Any] = {"command": ""}
 
-    def __init__(self, command: str) -> None:
+    def __init__(self, command: str, *, timeout: float = TRANSFORM_TIMEOUT) -> None:
         if "{in}" not in command or "{out}" not in command:
             raise BadInput("--engine asyncify-compatible:CMD: CMD must contain {in} and {out}")
         super().__init__(command=command)
+        #: wall-clock seconds the command may run (--transform-timeout); settable after construction
+        self.transform_timeout = timeout
 
     def spec(self) -> str:
         return f"{self.id}:{self.config['command']}"
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
+        """Run the command in a process group of its own; a failure of any kind is an EngineError.
+
+        The group is killed when the command ends or times out, so nothing it
+        started (``sh -c 'tool & ...'``) outlives the transform.
+        """
         with tempfile.TemporaryDirectory(prefix="resumefuzz-engine-") as tmp:
-            source, target = Path(tmp) / "in.wasm", Path(tmp) / "out.wasm"
+            folder = Path(tmp)
+            source, target = folder / "in.wasm", folder / "out.wasm"
             source.write_bytes(wasm)
             command = self.config["command"].format_map({
                 "in": shlex.quote(str(source)), "out": shlex.quote(str(target)),
                 "import": shlex.quote(".".join(suspend_import)),
             })
-            proc = subprocess.run(command, shell=True, capture_output=True, timeout=300)
-            if proc.returncode != 0 or not target.is_file():
-                detail = (proc.stderr or proc.stdout).decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-                raise Unsupported(f"transform command failed (exit {proc.returncode}): {detail[0][:200]}")
+            # output goes to files, not pipes: a leftover child holding a pipe open cannot block us
+            with open(folder / "stdout", "wb") as stdout, open(folder / "stderr", "wb") as stderr:
+                proc = subprocess.Popen(command, shell=True, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                                        start_new_session=True, preexec_fn=die_with_parent)
+                try:
+                    returncode = proc.wait(timeout=self.transform_timeout)
+                except subprocess.TimeoutExpired:
+                    raise TransformTimeout(f"engine {self.id}: the transform command did not finish within "
+                                      f"{self.transform_timeout:g}s (--transform-timeout); "
+                                      f"its process group was killed") from None
+                finally:
+                    _end_group(proc)  # on timeout, and whatever it left running in the background
+            if returncode != 0:
+                how = f"killed by signal {-returncode}" if returncode < 0 else f"exit {returncode}"
+                raise EngineError(f"engine {self.id}: transform command failed ({how}): {self._detail(folder)}")
+            if not target.is_file() or target.stat().st_size == 0:
+                raise EngineError(f"engine {self.id}: transform command exited 0 but wrote no module to {{out}}"
+                                  f" ({self._detail(folder)})")
             return target.read_bytes()
 
-    def folds_nans(self) -> bool:
-        return True  # an unknown transform may optimize: judge A vs B up to arithmetic NaN payloads
+    @staticmethod
+    def _detail(folder: Path) -> str:
+        """Last line the command printed (stderr first), with the temporary folder's path elided."""
+        for name in ("stderr", "stdout"):
+            with open(folder / name, "rb") as file:
+                file.seek(0, 2)
+                file.seek(max(0, file.tell() - _DETAIL_TAIL))
+                lines = file.read().decode(errors="replace").replace(str(folder), "<tmp>").strip().splitlines()
+            if lines:
+                return lines[-1].strip()[:200]
+        return "no output"
+
+    def optimizes(self) -> bool:
+        return True  # an unknown transform may optimize: A vs B allows what an optimizer may change
 
     def private_keys(self, layout: "Layout") -> set[str]:
         if not any(s.origin == "engine" for s in layout.memories):
