@@ -39,6 +39,7 @@ handful of lines.
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import threading
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -1206,6 +1207,51 @@ class _Interesting(Exception):
 DRAW_INDEX = 12
 
 
+_CONSTANTS_LOCK = threading.Lock()
+_CONSTANTS_USERS = [0, None]  # [runs inside _seeded_only, the function they replaced]
+
+
+@contextlib.contextmanager
+def _seeded_only() -> Iterator[None]:
+    """Make Hypothesis' choices a function of the seed alone while inside.
+
+    Hypothesis (the pinned 6.170.15) sometimes draws a literal harvested from the source of every
+    *local* module in ``sys.modules`` (anything outside the stdlib and site-packages,
+    which includes this editable project, the ``resumefuzz`` console script and any
+    caller's own code).  The pool grows as modules are imported, so the same seed drew
+    different programs depending on the entry point (the console script's spawned
+    workers import ``resumefuzz.cli``; ``python -m resumefuzz`` ones do not), on what a
+    worker had imported for earlier cases (``shrink`` could then re-draw a different
+    program than the one judged) and on unrelated source edits.  Inside, that pool is
+    empty; the per-thread cache of allowed constants is cleared on the way in and out so
+    neither side sees the other's pool.
+    """
+    try:
+        from hypothesis.internal.conjecture import providers  # private: hypothesis is pinned
+    except ImportError:  # pragma: no cover - a Hypothesis without the local-constants pool
+        yield
+        return
+    if not hasattr(providers, "_get_local_constants") or not hasattr(providers, "CONSTANTS_CACHE"):
+        yield  # pragma: no cover - nothing to neutralize (tests/test_determinism.py checks the outcome)
+        return
+    empty = providers.Constants()
+    with _CONSTANTS_LOCK:
+        if _CONSTANTS_USERS[0] == 0:
+            _CONSTANTS_USERS[1] = providers._get_local_constants
+            providers._get_local_constants = lambda: empty
+        _CONSTANTS_USERS[0] += 1
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers.CONSTANTS_CACHE.cache.clear()
+        with _CONSTANTS_LOCK:
+            _CONSTANTS_USERS[0] -= 1
+            if _CONSTANTS_USERS[0] == 0:
+                providers._get_local_constants = _CONSTANTS_USERS[1]
+                _CONSTANTS_USERS[1] = None
+
+
 def _run(seed: int, simd: bool, test: Callable[[Program], None], shrink: bool) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seed_
@@ -1221,7 +1267,8 @@ def _run(seed: int, simd: bool, test: Callable[[Program], None], shrink: bool) -
     wrapped = seed_(seed)(settings(max_examples=DRAW_INDEX + 1, database=None, deadline=None, phases=phases,
                                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
                                    derandomize=False, print_blob=False)(given(programs(simd=simd))(numbered)))
-    wrapped()
+    with _seeded_only():
+        wrapped()
 
 
 def draw(seed: int, simd: bool = False) -> Program:
