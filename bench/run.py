@@ -24,12 +24,14 @@ from typing import Any, Iterator
 
 import wasmtime
 
-from resumefuzz import campaign, checker, runner
+from resumefuzz import checker, runner
 from resumefuzz import snapshot as codec
-from resumefuzz.campaign import Campaign, CasePlan, Options
+from resumefuzz.abi import HOST_IMPORTS, HOST_MODULE
+from resumefuzz.campaign import Campaign, CasePlan, Options, run_case
+from resumefuzz.campaign import case as campaign_case
 from resumefuzz.engines import get_engine
 from resumefuzz.preparation import prepare
-from resumefuzz.snapshot import PAGE_SIZE, HostImage, MemoryImage, Snapshot
+from resumefuzz.state import PAGE_SIZE, HostImage, MemoryImage, Snapshot
 from resumefuzz.yieldpoints import YieldPoints
 
 STAGES = ("generate", "prepare: instrument", "prepare: yield points", "prepare: Asyncify", "compile",
@@ -87,7 +89,7 @@ def _instrumented(clock: Clock) -> Iterator[None]:
         return "run A" if label == "A" else "run B" if label == "B" else "runs C"
 
     patches = [
-        (campaign, "generate", clock.wrap("generate", campaign.generate)),
+        (campaign_case, "generate", clock.wrap("generate", campaign_case.generate)),
         (preparation, "observe", clock.wrap("prepare: instrument", preparation.observe)),
         (preparation, "expose", clock.wrap("prepare: instrument", preparation.expose)),
         (preparation, "inject", clock.wrap("prepare: yield points", preparation.inject)),
@@ -120,16 +122,16 @@ def stages_and_floor(cases: int) -> dict[str, Any]:
     sizes, run_ratio = [], []
     done: list[CasePlan] = []
     for index in range(cases):  # warm-up pass, untimed: the resident Binaryen worker's JIT tiers up
-        campaign.run_case(CasePlan.make(options, index), options)
+        run_case(CasePlan.make(options, index), options)
     with _instrumented(clock):
         for index in range(cases):
             plan = CasePlan.make(options, index)
-            result = campaign.run_case(plan, options)
-            if result["status"] != "unsupported":
+            result = run_case(plan, options)
+            if result.status != "unsupported":
                 done.append(plan)
-                pairs += result["schedules"]
+                pairs += result.schedules
     for plan in done:  # outside the stage clock: the floor and the instrumentation ratios
-        wasm = campaign.generate(plan)[0]
+        wasm = campaign_case.generate(plan).wasm
         prep = prepare(wasm, get_engine(plan.engine), YieldPoints.parse(plan.yield_points))
         floor += _floor(wasm)
         sizes.append(len(prep.suspendable) / len(wasm))
@@ -187,12 +189,12 @@ def _floor(wasm: bytes) -> float:
     start = time.perf_counter()
     module = wasmtime.Module(engine, wasm)
     linker = wasmtime.Linker(engine)
-    i32, i64, f32, f64 = (wasmtime.ValType.i32(), wasmtime.ValType.i64(), wasmtime.ValType.f32(),
-                          wasmtime.ValType.f64())
-    for name, params, results in (("out_i32", [i32], []), ("out_i64", [i64], []), ("out_f32", [f32], []),
-                                  ("out_f64", [f64], []), ("in_i32", [], [i32]), ("in_i64", [], [i64])):
-        linker.define_func("host", name, wasmtime.FuncType(params, results),
-                           (lambda *a: 0) if results else (lambda *a: None))
+    types = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64(), "f32": wasmtime.ValType.f32(),
+             "f64": wasmtime.ValType.f64()}
+    for name, sig in HOST_IMPORTS.items():
+        linker.define_func(HOST_MODULE, name, wasmtime.FuncType([types[t] for t in sig.params],
+                                                                [types[t] for t in sig.results]),
+                           (lambda *a: 0) if sig.results else (lambda *a: None))
     store = wasmtime.Store(engine)
     store.set_fuel(200_000_000)
     try:

@@ -23,6 +23,10 @@ snapshot must carry) and ``--available-imports`` with a module declaring the
 host interface, so generated programs do I/O.  A case is regenerated from
 (profile, input bytes); the input bytes are derived from the case seed and
 kept with every finding.
+
+Registered as generator ``smith`` (:class:`SmithGenerator`): its profiles
+are the files in ``profiles/``, their features the config's ``*-enabled``
+keys, and findings shrink with ``wasm-tools shrink``.
 """
 
 from __future__ import annotations
@@ -34,12 +38,16 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from resumefuzz import wasmtools
 from resumefuzz.errors import BadInput
-from resumefuzz.host import HOST_IMPORTS, HOST_MODULE, splitmix64
+from resumefuzz.abi import HOST_IMPORTS, HOST_MODULE
+from resumefuzz.host import splitmix64
+
+from .generator import GeneratedCase, Generator, Predicate
 
 PROFILES_DIR = Path(__file__).with_name("profiles")
 INPUT_BYTES = 4096
@@ -134,3 +142,32 @@ def generate(profile: str, data: bytes) -> SmithCase:
 
 def generate_from_seed(profile: str, seed: int) -> SmithCase:
     return generate(profile, input_bytes(seed))
+
+
+#: wasm-smith config keys whose wasm-tools feature name differs from the key without ``-enabled``
+_FEATURE_NAMES = {"sign-extension-ops": "sign-extension"}
+
+
+def features(profile: str) -> frozenset[str]:
+    """The features PROFILE enables (``*-enabled: true``), in ``wasm-tools validate --features`` names."""
+    config = json.loads(profile_path(profile).read_text())
+    enabled = (key.removesuffix("-enabled") for key, on in config.items() if key.endswith("-enabled") and on is True)
+    return frozenset(_FEATURE_NAMES.get(name, name) for name in enabled)
+
+
+class SmithGenerator(Generator):
+    """wasm-smith on input bytes derived from the seed; shrunk by ``wasm-tools shrink``."""
+
+    name = "smith"
+    profiles = {profile: features(profile) for profile in profiles()}
+
+    def generate(self, seed: int, profile: str) -> GeneratedCase:
+        case = generate_from_seed(profile, seed)
+        return GeneratedCase(self.name, seed, profile, case.wasm, input=case.input)
+
+    def shrink(self, case: GeneratedCase, interesting: Predicate, *, deadline: float,
+               attempts: int) -> GeneratedCase | None:
+        from resumefuzz.minimize import shrink_module
+
+        wasm = shrink_module(case.wasm, interesting, attempts=attempts, timeout=max(0.0, deadline - time.time()))
+        return replace(case, wasm=wasm)

@@ -35,15 +35,8 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports():
-    from resumefuzz.snapshot import (
-        FORMAT_VERSION,
-        MAGIC,
-        HostImage,
-        Snapshot,
-        SnapshotError,
-        decode,
-        encode,
-    )
+    from resumefuzz.snapshot import FORMAT_VERSION, MAGIC, SnapshotError, decode, encode
+    from resumefuzz.state import HostImage, Snapshot
 
 #: The section sequence of docs/snapshot-format.md.
 TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
@@ -183,7 +176,7 @@ def _count(data: bytes, accepted: bool) -> None:
             _stats["mutants_accepted"] += accepted
     # libFuzzer ends the process without running Python exit handlers: write as we go
     if _stats["inputs"] % 128 == 0 or any(before[k] == 0 < _stats[k] for k in _stats):
-        from resumefuzz.checker import write_atomic  # imported late: snapshot.py is instrumented above
+        from resumefuzz.files import write_atomic  # imported late: snapshot.py is instrumented above
 
         assert _STATS_PATH is not None
         write_atomic(Path(_STATS_PATH), json.dumps(_stats))

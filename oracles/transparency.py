@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from resumefuzz.observation import Observation
-from resumefuzz.snapshot import PAGE_SIZE
+from resumefuzz.state import PAGE_SIZE
 from resumefuzz.values import Value
 
 from .report import event_context, hexdump_context

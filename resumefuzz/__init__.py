@@ -9,7 +9,8 @@ from .checker import Verdict, check, judge
 from .engines import Engine, get_engine
 from .errors import BadInput, ResumefuzzError, Unsupported
 from .preparation import Preparation, prepare
-from .snapshot import Snapshot, SnapshotError, decode, encode
+from .snapshot import SnapshotError, decode, encode
+from .state import Snapshot
 from .values import Value
 from .yieldpoints import YieldPoints
 

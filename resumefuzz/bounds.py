@@ -25,19 +25,17 @@ from __future__ import annotations
 import re
 from typing import Callable
 
+from .abi import CAPPED, KIND_MEMORY, KIND_TABLE, symbol
 from .errors import Unsupported
 from .limits import MAX_MEMORY_PAGES, MAX_TABLE_ENTRIES
 from .moduletext import ModuleText
-from .snapshot import PAGE_SIZE
+from .state import PAGE_SIZE
 
 #: Largest size a 32-bit memory (pages) or table (slots) may have in wasm.
 _MEMORY_LIMIT = 65536
 _TABLE_LIMIT = 2**32 - 1
 
-#: Field of the harness import the grow wrappers call: (kind, original index, judged total after the grow).
-CAPPED_FIELD = "capped"
-KIND_MEMORY, KIND_TABLE = 0, 1
-_CAPPED = "$__rfz_capped"
+_CAPPED = symbol("capped")
 
 _MEMORY_GROW = re.compile(r"^(\s+)memory\.grow(?: (\S+))?$")
 _TABLE_GROW = re.compile(r"^(\s+)table\.grow(?: (\S+))?$")
@@ -76,7 +74,7 @@ def check_declared(module: ModuleText) -> None:
         raise Unsupported(f"the module's tables start at {slots} slots; " + table_cap_message())
 
 
-def cap_growth(module: ModuleText, harness_module: str) -> None:
+def cap_growth(module: ModuleText) -> None:
     """Route grows that could pass a cap through ``$__rfz_grow_*`` wrappers (see the module doc)."""
     memories = module.memories if sum(_max(m.maximum, _MEMORY_LIMIT) for m in module.memories) > MAX_MEMORY_PAGES \
         else []
@@ -99,16 +97,21 @@ def cap_growth(module: ModuleText, harness_module: str) -> None:
             match = pattern.match(line)
             index = index_of(match.group(2)) if match else None
             if index is not None:
-                lines[i] = f"{match.group(1)}call $__rfz_grow_{kind}{index}"
+                lines[i] = f"{match.group(1)}call {_grower(kind, index)}"
                 used.add((kind, index))
     if not used:
         return
-    module.insert_imports([f'  (import "{harness_module}" "{CAPPED_FIELD}" (func {_CAPPED} (param i32 i32 i64)))'])
+    module.insert_imports([CAPPED.declaration(_CAPPED)])
     for kind, index in sorted(used):
         if kind == "m":
             module.append("func", _memory_wrapper(memories, index))
         else:
             module.append("func", _table_wrapper(tables, index))
+
+
+def _grower(kind: str, index: int) -> str:
+    """The wrapper of grows of memory ("m") or table ("t") INDEX."""
+    return symbol(f"grow_{kind}{index}")
 
 
 def _max(maximum: int | None, limit: int) -> int:
@@ -158,13 +161,13 @@ def _wrapper(name: str, params: str, kind: int, items: list, index: int, size_op
 
 def _memory_wrapper(memories: list, index: int) -> str:
     item = next(m for m in memories if m.index == index)
-    return _wrapper(f"$__rfz_grow_m{index}", "(param $n i32)", KIND_MEMORY, memories, index, "memory.size",
+    return _wrapper(_grower("m", index), "(param $n i32)", KIND_MEMORY, memories, index, "memory.size",
                     _MEMORY_LIMIT, MAX_MEMORY_PAGES, ["local.get $n", f"memory.grow {item.name}"])
 
 
 def _table_wrapper(tables: list, index: int) -> str:
     item = next(t for t in tables if t.index == index)
-    return _wrapper(f"$__rfz_grow_t{index}", f"(param $init {item.type}) (param $n i32)", KIND_TABLE, tables, index,
+    return _wrapper(_grower("t", index), f"(param $init {item.type}) (param $n i32)", KIND_TABLE, tables, index,
                     "table.size", _TABLE_LIMIT, MAX_TABLE_ENTRIES,
                     ["local.get $init", "local.get $n", f"table.grow {item.name}"])
 

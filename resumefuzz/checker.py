@@ -1,32 +1,32 @@
-"""Judge one module: A (original) vs B (transformed), B vs C (interrupted), per schedule."""
+"""Judge one module: A (original) vs B (transformed), B vs C (interrupted), per schedule.
+
+The verdict is rendered as text by :mod:`resumefuzz.report` and, with an
+output directory, written by :mod:`resumefuzz.files`.
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
-import shlex
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+from . import files
+from .abi import CROSSINGS_KEY, SITE_KEY, TARGET_KEY
 from .engines import Engine
 from .errors import Inconclusive
 from .identity import function_classes
 from .observation import Observation
 from .preparation import Preparation, prepare
+from .report import ALLOWED, NOTHING_SUSPENDED, excused_notes, nan_note, render
 from .runner import run
 from .runtime import Runtime
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
-from .yieldpoints import CROSSINGS_KEY, DEFAULT as DEFAULT_YIELD_POINTS
-from .yieldpoints import SITE_KEY, TARGET_KEY, YieldPoints
+from .yieldpoints import DEFAULT as DEFAULT_YIELD_POINTS
+from .yieldpoints import YieldPoints
 
 from resumefuzz.oracles import Divergence, Leeway, compare
-from resumefuzz.oracles.transparency import SAME_BODY, TRAP_KIND
 
 EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
 EXIT_CODES = {EQUAL: 0, DIVERGENT: 1, INCONCLUSIVE: 4}
@@ -64,6 +64,17 @@ class Verdict:
     @property
     def facets(self) -> list[str]:
         return sorted({f for finding in self.findings for f in finding.facets})
+
+    @property
+    def headline(self) -> str:
+        """The verdict in one line."""
+        if self.status == DIVERGENT:
+            return f"DIVERGENT: {', '.join(self.facets)}"
+        if self.status == INCONCLUSIVE:
+            return "INCONCLUSIVE: a budget ran out (not a divergence)"
+        if any(n.startswith(ALLOWED) for n in self.notes):
+            return "EQUAL: every facet matched (A vs B up to what an optimizing transform may change, see note)"
+        return "EQUAL: every facet matched, bit for bit"
 
 
 def check(wasm: bytes, engine: Engine, *, seed: int = 0, schedule: str = DEFAULT_SCHEDULE,
@@ -129,11 +140,10 @@ class Judge:
             canonical = self._leeway()
             if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names,
                                                                    leeway=canonical):
-                self.notes.append("A and B differ only in arithmetic NaN payloads (allowed by the wasm spec; "
-                                  "equal under NaN canonicalization): " + ", ".join(sorted({d.facet for d in divergences})))
+                self.notes.append(nan_note(sorted({d.facet for d in divergences})))
                 self.allowances["nan payload"] = self.allowances.get("nan payload", 0) + 1
                 divergences, leeway = [], canonical
-        self.notes += _excused_notes(leeway)
+        self.notes += excused_notes(leeway)
         for kind in {k for k, _ in leeway.excused}:
             self.allowances[kind] = self.allowances.get(kind, 0) + 1
         return Finding("A vs B", None, self.b, divergences) if divergences else None
@@ -155,6 +165,18 @@ class Judge:
         divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY}, names=self.prep.names)
         return (Finding("B vs C", sched, c, divergences) if divergences else None), c
 
+    def schedules(self, spec: str, *, stop_at_finding: bool = False,
+                  keep_snapshots: bool = False) -> Iterator[tuple[Finding | None, Observation]]:
+        """B vs C under each schedule SPEC expands to, in order: the loop `judge` and campaign cases share.
+
+        With STOP_AT_FINDING no schedule runs after the first that diverged.
+        """
+        for sched in expand(spec, self.crossings, self.seed):
+            finding, c = self.interrupted(sched, keep_snapshots=keep_snapshots)
+            yield finding, c
+            if stop_at_finding and finding is not None:
+                return
+
 
 def _straight(runtime: Callable[[], Runtime], seed: int, label: str) -> Observation:
     """A straight run of the module RUNTIME() compiles; a compile budget that runs out makes it inconclusive."""
@@ -168,7 +190,7 @@ def _straight(runtime: Callable[[], Runtime], seed: int, label: str) -> Observat
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
           source: str = "MODULE.wasm", stop_on_first: bool = False) -> Verdict:
     if out is not None:
-        shutil.rmtree(out / "snapshots", ignore_errors=True)  # never mix in an earlier run's snapshots
+        files.clear_snapshots(out)
     judge_ = Judge(prep, seed)
     verdict = Verdict(EQUAL, crossings=judge_.crossings)
     if judge_.inconclusive:
@@ -179,14 +201,13 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
         verdict.notes += judge_.notes
         if finding:
             verdict.findings.append(finding)
-        for sched in expand(schedule, judge_.crossings, seed):
-            if stop_on_first and verdict.findings:
-                break
-            finding, c = judge_.interrupted(sched, keep_snapshots=out is not None)
+        skip = stop_on_first and bool(verdict.findings)  # A vs B diverged: no schedule runs
+        for finding, c in [] if skip else judge_.schedules(schedule, stop_at_finding=stop_on_first,
+                                                           keep_snapshots=out is not None):
             verdict.schedules += 1
             verdict.suspensions += len(c.suspensions)
             if out is not None:
-                _write_snapshots(out, verdict.schedules, c)
+                files.write_snapshots(out, verdict.schedules, c)
             if c.exhausted:
                 verdict.inconclusive.append(f"{c.label}: {c.exhausted}")
             elif finding:
@@ -196,132 +217,8 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
         elif verdict.inconclusive and verdict.schedules == len(verdict.inconclusive):
             verdict.status = INCONCLUSIVE
     if verdict.status == EQUAL and verdict.suspensions == 0 and schedule != "none":
-        verdict.notes.append("nothing was suspended (no yield point was crossed at a scheduled crossing): "
-                             "this check exercised the transform only")
+        verdict.notes.append(NOTHING_SUSPENDED)
     verdict.report = render(verdict, prep, seed, schedule, source)
     if out is not None:
-        _write_outputs(out, verdict, prep, seed)
+        files.write_outputs(out, verdict, prep, seed)
     return verdict
-
-
-#: every note of a difference the transform policy allows starts so (the headline says so)
-ALLOWED = "A and B differ only in"
-_EXCUSED = {
-    TRAP_KIND: "which trap fired (an optimizing transform may reorder traps; wasm has one kind of trap, "
-               "and whether and where each run trapped matched)",
-    SAME_BODY: "the identity of functions with identical bodies (an optimizing transform may merge them; "
-               "a program cannot observe funcref identity)",
-}
-
-
-def _excused_notes(leeway: Leeway) -> list[str]:
-    notes = []
-    for kind, text in _EXCUSED.items():
-        cases = [where for k, where in leeway.excused if k == kind]
-        if cases:
-            more = f"; and {len(cases) - 3} more" if len(cases) > 3 else ""
-            notes.append(f"{ALLOWED} {text}: " + "; ".join(cases[:3]) + more)
-    return notes
-
-
-def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> str:
-    args = ["resumefuzz", "check", source, "--engine", prep.engine.spec(), "--seed", str(seed),
-            "--schedule", schedule, "--yield-points", str(prep.yield_points)]
-    if prep.wasmtime_opt != "speed":
-        args += ["--wasmtime-opt", prep.wasmtime_opt]
-    return " ".join(shlex.quote(a) for a in args)
-
-
-def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source: str) -> str:
-    headline = {
-        EQUAL: "EQUAL: every facet matched (A vs B up to what an optimizing transform may change, see note)"
-        if any(n.startswith(ALLOWED) for n in verdict.notes) else "EQUAL: every facet matched, bit for bit",
-        DIVERGENT: f"DIVERGENT: {', '.join(verdict.facets)}",
-        INCONCLUSIVE: "INCONCLUSIVE: a budget ran out (not a divergence)",
-    }[verdict.status]
-    lines = [
-        f"resumefuzz check: {headline}",
-        f"module:       {source} (sha256 {hashlib.sha256(prep.original).hexdigest()[:16]}…)",
-        f"engine:       {prep.engine.config_json()}",
-        f"seed:         {seed}",
-        f"yield points: {prep.yield_points}",
-        f"schedule:     {schedule}",
-        f"crossings:    B crossed {verdict.crossings} yield point(s); {verdict.schedules} interrupted run(s), "
-        f"{verdict.suspensions} suspension(s) in all",
-        f"replay:       {replay_command(prep, seed, schedule, source)}",
-    ]
-    for note in verdict.inconclusive:
-        lines.append(f"inconclusive: {note}")
-    for note in verdict.notes:
-        lines.append(f"note:         {note}")
-    for number, finding in enumerate(verdict.findings):
-        if number == 3:
-            lines.append(f"\n… and {len(verdict.findings) - 3} more divergent comparison(s): "
-                         + "; ".join(f"{f.candidate.label} [{', '.join(f.facets)}]" for f in verdict.findings[3:]))
-            break
-        lines.append("")
-        title = "the transform (A: original, B: instrumented, never suspended)" if finding.schedule is None \
-            else "suspend/resume (B: never suspended, C: interrupted)"
-        lines.append(f"== {finding.comparison}: {title} — facets: {', '.join(finding.facets)}")
-        if finding.schedule is not None:
-            c = finding.candidate
-            lines.append(f"schedule: {finding.schedule.to_json()}")
-            lines.append(f"C suspended {len(c.suspensions)} time(s) at crossings "
-                         f"{_short(c.suspensions)}; C crossed {c.crossings} yield point(s)")
-            lines.append("replay:   " + replay_command(prep, seed, "at:" + ",".join(map(str, finding.schedule.crossings))
-                                                       if finding.schedule.crossings else "none", source))
-        for divergence in finding.divergences[:12]:
-            lines.append(str(divergence))
-        if len(finding.divergences) > 12:
-            lines.append(f"… {len(finding.divergences) - 12} more divergence(s) in this comparison")
-    return "\n".join(lines) + "\n"
-
-
-def _short(items: list[int]) -> str:
-    return "[" + ", ".join(map(str, items[:10])) + (", …]" if len(items) > 10 else "]")
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write via a temporary file + rename: a reader never sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_snapshots(out: Path, number: int, c: Observation) -> None:
-    for i, data in enumerate(c.snapshots):
-        write_atomic(out / "snapshots" / f"run{number:03d}-{i:04d}.rfzsnap", data)
-    c.snapshots.clear()
-
-
-def _write_outputs(out: Path, verdict: Verdict, prep: Preparation, seed: int) -> None:
-    write_atomic(out / "module.wasm", prep.original)
-    write_atomic(out / "prepared-plain.wasm", prep.plain)
-    write_atomic(out / "prepared-suspendable.wasm", prep.suspendable)
-    summary = {
-        "status": verdict.status,
-        "facets": verdict.facets,
-        "seed": seed,
-        "engine": json.loads(prep.engine.config_json()),
-        "yield_points": str(prep.yield_points),
-        "crossings": verdict.crossings,
-        "schedules": verdict.schedules,
-        "suspensions": verdict.suspensions,
-        "inconclusive": verdict.inconclusive,
-        "findings": [
-            {"comparison": f.comparison, "schedule": f.schedule and json.loads(f.schedule.to_json()),
-             "facets": f.facets, "divergences": [{"facet": d.facet, "where": d.where} for d in f.divergences]}
-            for f in verdict.findings
-        ],
-    }
-    write_atomic(out / "verdict.json", json.dumps(summary, indent=2) + "\n")
-    write_atomic(out / "report.txt", verdict.report)

@@ -129,10 +129,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "minimize and record findings under OUT/findings/<signature>/. "
                     "Exit 0 clean; 1 any case diverged (new or already recorded in OUT); 2 bad usage; 3 the campaign "
                     "exercised too little (see --max-unjudged, --min-suspensions); 130 interrupted.")
-    fuzz.add_argument("--generator", default="mixed", help="smith | structured | mixed (default: mixed)")
-    fuzz.add_argument("--profile", default="core", help="feature profile: core | simd (default: core)")
-    fuzz.add_argument("--engine", default="asyncify",
-                      help="engine spec; plain `asyncify` also fuzzes its configuration (default)")
+    from .fuzz import generator_names
+
+    fuzz.add_argument("--generator", default="mixed",
+                      help=f"{' | '.join(generator_names())} (default: mixed)")
+    fuzz.add_argument("--profile", default="core",
+                      help="feature profile the generator accepts, e.g. core | simd (default: core)")
+    engines = fuzz.add_mutually_exclusive_group()
+    engines.add_argument("--engine", default="asyncify",
+                         help="engine spec (default: asyncify); given by bare name, each case draws its options "
+                              "from the engine's option space (recorded in the case)")
+    engines.add_argument("--engines", metavar="SPEC,SPEC,...",
+                         help="several engines: each case runs one, drawn by the case seed (and its options "
+                              "drawn as for --engine); key=value items continue the spec before them")
     budget = fuzz.add_mutually_exclusive_group()
     budget.add_argument("--time", type=_duration, help="stop dealing cases after DURATION (e.g. 60s, 5m, 1h)")
     budget.add_argument("--cases", type=_positive, help="run exactly N cases")
@@ -143,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_transform_timeout(fuzz)
     fuzz.add_argument("--shrink-attempts", type=_count, default=40, help="wasm-tools shrink attempts per finding")
     fuzz.add_argument("--no-progress", action="store_true", help="no live progress display")
+    fuzz.add_argument("--stop-on-finding", action="store_true", help="end the campaign at the first divergence")
     _add_gate_arguments(fuzz)
     fuzz.add_argument("--minimize-time", type=_duration, default=600.0,
                       help="minimization budget per finding when no --time is given (default 10m); "
@@ -246,24 +256,21 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _fuzz(args: argparse.Namespace) -> int:
-    from .campaign import Campaign, Options, gate, summary
-    from .engines import get_engine
+    from .campaign import Campaign, Options, gate, parse_engines, summary
 
-    get_engine(args.engine)  # validate early
     if args.time is None and args.cases is None:
         args.time = 60.0
     extra = {"transform_timeout": args.transform_timeout} if getattr(args, "transform_timeout", None) else {}
-    options = Options(generator=args.generator, profile=args.profile, engine=args.engine, time_limit=args.time,
+    engines = parse_engines(args.engines) if args.engines is not None else (args.engine,)
+    options = Options(generator=args.generator, profile=args.profile, engines=engines, time_limit=args.time,
                       cases=args.cases, jobs=args.jobs, seed=args.seed, out=args.out,
                       case_timeout=args.case_timeout, shrink_attempts=args.shrink_attempts,
                       progress=not args.no_progress, max_unjudged=args.max_unjudged,
-                      min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time, **extra)
-    if args.generator in ("smith", "mixed"):
-        from resumefuzz.fuzz import smith
-
-        smith.profile_path(args.profile)
+                      min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time,
+                      stop_on_finding=args.stop_on_finding, **extra)
+    campaign = Campaign(options)  # checks generator, profile and engines before anything is written
     prepare_out_dir(args.out)
-    stats = Campaign(options).run()
+    stats = campaign.run()
     print(summary(stats, args.out, options))
     code, reason = gate(stats, options)
     if reason is not None and code != 1:

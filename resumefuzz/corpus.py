@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from . import wasmtools
-from .checker import DIVERGENT, EQUAL, check, write_atomic
+from .checker import DIVERGENT, EQUAL, check
+from .files import write_atomic
 from .engines import get_engine
 from .errors import BadInput, ResumefuzzError, Unsupported
 from .oracles import FACETS

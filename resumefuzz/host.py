@@ -1,35 +1,20 @@
-"""The host interface offered to programs under test, and the host's state.
+"""The host's side of a run: its state, the input stream and the call arguments.
 
-Programs may import only these functions from module ``"host"``::
-
-    out_i32(i32)  out_i64(i64)  out_f32(f32)  out_f64(f64)   ; record an output event
-    in_i32() -> i32   in_i64() -> i64                        ; next input-stream value
-
-Inputs and call arguments are deterministic functions of the case seed, so a
-case is reproducible from (module, seed, schedule, engine config).  Output
-events keep raw bits: ``out_f32``/``out_f64`` reach the host through a
-harness shim that reinterprets the float as integer bits first.
+The host interface itself (module ``"host"``: ``out_*`` record an output
+event, ``in_*`` return the input stream's next value) is part of the harness
+ABI, :data:`resumefuzz.abi.HOST_INTERFACE`.  Inputs and call arguments are
+deterministic functions of the case seed, so a case is reproducible from
+(module, seed, schedule, engine config).  Output events keep raw bits:
+``out_f32``/``out_f64`` reach the host through a harness shim that
+reinterprets the float as integer bits first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .moduletext import Signature
-from .snapshot import CallRecord, Event, HostImage
+from .state import CallRecord, Event, HostImage
 from .values import WIDTH, Value
-
-HOST_MODULE = "host"
-
-#: The complete host interface: import field -> signature.
-HOST_IMPORTS: dict[str, Signature] = {
-    "out_i32": Signature(("i32",), ()),
-    "out_i64": Signature(("i64",), ()),
-    "out_f32": Signature(("f32",), ()),
-    "out_f64": Signature(("f64",), ()),
-    "in_i32": Signature((), ("i32",)),
-    "in_i64": Signature((), ("i64",)),
-}
 
 _MASK64 = (1 << 64) - 1
 _INPUT_STREAM = 0x1

@@ -22,7 +22,10 @@ Two text-level rewrites bracket the engine's transform:
     adds bulk, bit-exact save/load of every global, exported or not (the
     engine's own included) through a harness-only memory, and exports every
     global, memory and table, then returns
-    the :class:`Layout` the runtime drives the module with.
+    the :class:`~resumefuzz.abi.Layout` the runtime drives the module with.
+
+What the two leave in the module (names, keys, signatures) is the harness
+ABI, stated in :mod:`resumefuzz.abi`.
 """
 
 from __future__ import annotations
@@ -32,24 +35,12 @@ import re
 from dataclasses import dataclass
 
 from . import bounds, wasmtools
+from .abi import (DEPTH_KEY, HOST_IMPORTS, HOST_INTERFACE, HOST_MODULE, LOAD, REDROP, RESERVED_PREFIX, SAVE,
+                  START_CALL, START_EXPORT, STATE_MEMORY, CallSpec, Layout, Slot, call_export, dropped_key,
+                  engine_key, export_key, fn_export, item_export, key_export, program_key, symbol)
 from .errors import BadInput, Unsupported
-from .host import HOST_IMPORTS, HOST_MODULE
-from .moduletext import ModuleText, Signature, body_start
-from .values import CARRIER, REF_TYPES, WIDTH
-
-HARNESS_MODULE = "rfz"
-RESERVED_PREFIX = "__rfz"
-START_CALL = "<start>"
-
-
-@dataclass(frozen=True)
-class CallSpec:
-    """One entry of the driver's call plan."""
-
-    name: str  # export name, or "<start>"
-    wrapper: str  # the harness export to call
-    params: tuple[str, ...]  # original parameter types
-    results: tuple[str, ...]  # original result types
+from .moduletext import ModuleText, body_start
+from .values import CARRIER, REF_TYPES, WIDTH, Signature
 
 
 @dataclass(frozen=True)
@@ -58,53 +49,7 @@ class Observed:
     calls: tuple[CallSpec, ...]
 
 
-@dataclass(frozen=True)
-class Slot:
-    """A global, memory or table of the final module, paired by key across runs."""
-
-    index: int
-    key: str  # "g3" / "m0" / "t1" (original item), "rfz.*" (harness), "engine.*" (added by the engine)
-    type: str  # value type, "memory", or the table's element type
-    mutable: bool
-    export: str  # harness export of the item itself
-    maximum: int | None = None
-    offset: int = -1  # globals: where SAVE/LOAD keep its bits in STATE_MEMORY (-1: a reference, not there)
-
-    @property
-    def origin(self) -> str:
-        return "harness" if self.key.startswith("rfz.") else "engine" if self.key.startswith("engine.") else "program"
-
-
-@dataclass(frozen=True)
-class Layout:
-    globals: tuple[Slot, ...]
-    memories: tuple[Slot, ...]
-    tables: tuple[Slot, ...]
-    calls: tuple[CallSpec, ...]
-    has_redrop: bool
-    exports: frozenset[str]
-    visible: frozenset[str]  # keys of items the program itself exports
-
-    def keys(self) -> set[str]:
-        return {s.key for s in (*self.globals, *self.memories, *self.tables)}
-
-
-def key_export(key: str) -> str:
-    return f"{RESERVED_PREFIX}.key.{key}"
-
-
-def fn_export(index: int) -> str:
-    return f"{RESERVED_PREFIX}.fn.{index}"
-
-
-REDROP = f"{RESERVED_PREFIX}.redrop"
-#: Bulk, bit-exact global access: SAVE stores every numeric global into the
-#: harness's own STATE_MEMORY (at its Slot.offset, integer bits), LOAD writes
-#: every mutable one back from there.  One call moves all globals.
-SAVE = f"{RESERVED_PREFIX}.save"
-LOAD = f"{RESERVED_PREFIX}.load"
-STATE_MEMORY = f"{RESERVED_PREFIX}.state"
-_STATE = "$__rfz_state"
+_STATE = symbol("state")
 
 # ---------------------------------------------------------------------------
 # observe
@@ -141,7 +86,7 @@ def observe(wasm: bytes) -> Observed:
     bounds.check_declared(module)
     _shim_float_outputs(module)
     program = {fn.name for fn in module.funcs if fn.field is not None}
-    bounds.cap_growth(module, HARNESS_MODULE)
+    bounds.cap_growth(module)
     calls = _wrap_calls(module)
     _track_drops(module)
     _track_depth(module, program)
@@ -149,7 +94,7 @@ def observe(wasm: bytes) -> Observed:
         module.append("export", f'  (export "{fn_export(fn.index)}" (func {fn.name}))')
     for kind, items in (("global", module.globals), ("memory", module.memories), ("table", module.tables)):
         for item in items:
-            module.append("export", f'  (export "{key_export(kind[0] + str(item.index))}" ({kind} {item.name}))')
+            module.append("export", f'  (export "{key_export(program_key(kind, item.index))}" ({kind} {item.name}))')
     return Observed(assemble(module), calls)
 
 
@@ -161,26 +106,25 @@ def _check_imports(module: ModuleText) -> None:
         if mod != HOST_MODULE or name not in HOST_IMPORTS:
             raise Unsupported(f"import {mod}.{name}: only the host interface ({HOST_MODULE}.{{{','.join(HOST_IMPORTS)}}}) is available")
         if fn.sig != HOST_IMPORTS[name]:
-            raise Unsupported(f"import {mod}.{name} has type {_sig_text(fn.sig)}, expected {_sig_text(HOST_IMPORTS[name])}")
+            raise Unsupported(f"import {mod}.{name} has type {str(fn.sig) or '[] -> []'}, expected {HOST_IMPORTS[name]}")
 
 
-def _sig_text(sig: Signature) -> str:
-    parts = [f"({kind} {' '.join(types)})" for kind, types in (("param", sig.params), ("result", sig.results)) if types]
-    return " ".join(parts) or "[] -> []"
+_SHIMMED = {(HOST_MODULE, fn.name): fn for fn in HOST_INTERFACE if fn.shimmed}
 
 
 def _shim_float_outputs(module: ModuleText) -> None:
     """host.out_fNN(fNN) becomes a defined function passing integer bits to rfz.out_fNN."""
     for fn in list(module.funcs):
-        if fn.imported not in ((HOST_MODULE, "out_f32"), (HOST_MODULE, "out_f64")):
+        host_function = _SHIMMED.get(fn.imported) if fn.imported else None
+        if host_function is None:
             continue
-        float_type = fn.imported[1][-3:]
+        float_type = host_function.type
         carrier = CARRIER[float_type]
-        shim_import = f"$__rfz_out_{float_type}"
+        shim_import = symbol(f"out_{float_type}")
         import_field = next(f for f in module.fields if f.kind == "import" and f" (func {fn.name} " in f.lines[0])
         module.remove_field(import_field)
         if not any(shim_import in line for f in module.fields if f.kind == "import" for line in f.lines):
-            module.insert_imports([f'  (import "{HARNESS_MODULE}" "out_{float_type}" (func {shim_import} (param {carrier})))'])
+            module.insert_imports([host_function.prepared.declaration(shim_import)])
         module.append(
             "func",
             f"  (func {fn.name} (type {fn.type})\n    local.get 0\n    {carrier}.reinterpret_{float_type}\n"
@@ -193,12 +137,11 @@ def _wrap_calls(module: ModuleText) -> tuple[CallSpec, ...]:
     if module.start is not None:
         start = module.func(module.start)
         module.remove_field(next(f for f in module.fields if f.kind == "start"))
-        wrapper = f"{RESERVED_PREFIX}.start"
-        module.append("func", _wrapper_text(wrapper, start.name, start.sig))
-        calls.append(CallSpec(START_CALL, wrapper, (), ()))
+        module.append("func", _wrapper_text(START_EXPORT, start.name, start.sig))
+        calls.append(CallSpec(START_CALL, START_EXPORT, (), ()))
     for number, (name, target) in enumerate(module.export_map("func").items()):
         fn = module.func(target)
-        wrapper = f"{RESERVED_PREFIX}.call.{number}"
+        wrapper = call_export(number)
         module.append("func", _wrapper_text(wrapper, fn.name, fn.sig))
         calls.append(CallSpec(name, wrapper, fn.sig.params, fn.sig.results))
     return tuple(calls)
@@ -249,8 +192,7 @@ def _wrapper_text(export: str, target: str, sig: Signature) -> str:
     return "\n".join([head, *(f"    {l}" for l in locals_), *(f"    {i}" for i in body), "  )"])
 
 
-DEPTH_KEY = "rfz.depth"
-_DEPTH = "$__rfz_depth"
+_DEPTH = symbol("depth")
 
 
 def _depth_step(indent: str, op: str) -> list[str]:
@@ -258,7 +200,7 @@ def _depth_step(indent: str, op: str) -> list[str]:
 
 
 def _track_depth(module: ModuleText, program: set[str]) -> None:
-    """Count the program's call depth in harness global rfz.depth (a liveness probe).
+    """Count the program's call depth in harness global DEPTH_KEY (a liveness probe).
 
     +1 at each program function's entry, -1 right after each call of a
     program function (and after call_indirect, whose targets are program
@@ -297,7 +239,7 @@ def _track_drops(module: ModuleText) -> None:
             if not match:
                 continue
             indent, kind, segment = match.groups()
-            flag = flags.setdefault((kind, segment), f"$__rfz_dropped_{kind}_{len(flags)}")
+            flag = flags.setdefault((kind, segment), symbol(f"dropped_{kind}_{len(flags)}"))
             lines[i:i + 1] = [f"{indent}i32.const 1", f"{indent}global.set {flag}", lines[i]]
     if not flags:
         return
@@ -305,7 +247,7 @@ def _track_drops(module: ModuleText) -> None:
     for (kind, segment), flag in flags.items():
         number = segment.rsplit(kind, 1)[-1]
         module.append("global", f"  (global {flag} (mut i32) i32.const 0)")
-        module.append("export", f'  (export "{key_export(f"rfz.dropped.{kind}{number}")}" (global {flag}))')
+        module.append("export", f'  (export "{key_export(dropped_key(kind, number))}" (global {flag}))')
         redrop += [f"    global.get {flag}", "    if", f"      {kind}.drop {segment}", "    end"]
     module.append("func", "\n".join([f'  (func (export "{REDROP}")', *redrop, "  )"]))
 
@@ -313,27 +255,25 @@ def _track_drops(module: ModuleText) -> None:
 # ---------------------------------------------------------------------------
 # expose
 
-_KEY_EXPORT = re.compile(rf"^{re.escape(RESERVED_PREFIX)}\.key\.(.+)$")
-
 
 def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
     """Add bulk bit-exact save/load of all globals; export every global, memory and table."""
     module = load_text(wasm)
     keys: dict[tuple[str, str], str] = {}
     for export in module.exports:
-        match = _KEY_EXPORT.match(export.field)
-        if match:
-            keys[(export.kind, export.target)] = match.group(1)
+        key = export_key(export.field)
+        if key is not None:
+            keys[(export.kind, export.target)] = key
 
     def key_of(kind: str, name: str, index: int) -> str:
-        return keys.get((kind, name), f"engine.{kind[0]}{index}")
+        return keys.get((kind, name)) or engine_key(kind, index)
 
     global_slots = []
     offset = 0
     save: list[str] = []
     load: list[str] = []
     for g in module.globals:
-        export = f"{RESERVED_PREFIX}.global.{g.index}"
+        export = item_export("global", g.index)
         module.append("export", f'  (export "{export}" (global {g.name}))')
         slot_offset = -1
         if g.type not in REF_TYPES:
@@ -356,12 +296,12 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
         module.append("func", "\n".join([f'  (func (export "{name}")', *(f"    {l}" for l in body), "  )"]))
     memory_slots = []
     for m in module.memories:
-        export = f"{RESERVED_PREFIX}.memory.{m.index}"
+        export = item_export("memory", m.index)
         module.append("export", f'  (export "{export}" (memory {m.name}))')
         memory_slots.append(Slot(m.index, key_of("memory", m.name, m.index), "memory", True, export, m.maximum))
     table_slots = []
     for t in module.tables:
-        export = f"{RESERVED_PREFIX}.table.{t.index}"
+        export = item_export("table", t.index)
         module.append("export", f'  (export "{export}" (table {t.name}))')
         table_slots.append(Slot(t.index, key_of("table", t.name, t.index), t.type, True, export, t.maximum))
     final = assemble(module)
@@ -377,4 +317,4 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
     return final, layout
 
 
-__all__ = ["observe", "expose", "Observed", "Layout", "Slot", "CallSpec"]
+__all__ = ["observe", "expose", "Observed"]

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import Unsupported
-from .values import VALUE_TYPES
+from .values import VALUE_TYPES, Signature
 
 _FIELD = re.compile(r"^  \((\w+)\b")
 _TYPE = re.compile(r"^  \(type (\$[^\s)]+) \(;\d+;\) \(func(.*)\)\)$")
@@ -28,12 +28,6 @@ _START = re.compile(r"^  \(start (\$[^\s)]+)\)$")
 
 #: Module fields the harness understands; anything else is reported as unsupported.
 _KNOWN_FIELDS = {"type", "import", "func", "table", "memory", "global", "export", "start", "elem", "data"}
-
-
-@dataclass(frozen=True)
-class Signature:
-    params: tuple[str, ...]
-    results: tuple[str, ...]
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .snapshot import CallRecord, Event, MemoryImage, TableImage
+from .state import CallRecord, Event, MemoryImage, TableImage
 from .values import Value
 
 

@@ -18,9 +18,10 @@ import wasmtime
 from . import wasmtools
 from .engines import Engine
 from .errors import BadInput, EngineError, Unsupported
-from .instrumentation import Layout, expose, observe
+from .abi import SUSPEND, Layout
+from .instrumentation import expose, observe
 from .runtime import Runtime
-from .yieldpoints import SUSPEND_IMPORT, YieldPoints, inject
+from .yieldpoints import YieldPoints, inject
 
 DEFAULT_FUEL = 200_000_000
 #: Instrumented runs may spend this many times the straight budget.
@@ -93,14 +94,14 @@ def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int
     observed = observe(wasm)
     plain, plain_layout = expose(observed.wasm, observed.calls)
     injected = inject(observed.wasm, yield_points)
-    transformed = engine.transform(injected.wasm, SUSPEND_IMPORT)
+    transformed = engine.transform(injected.wasm, (SUSPEND.module, SUSPEND.name))
     problem = _invalid(transformed)
     if problem is not None:
-        raise EngineError(f"engine {engine.id} produced an invalid module: {problem}")
+        raise EngineError(f"engine {engine.name} produced an invalid module: {problem}")
     try:
         suspendable, layout = expose(transformed, observed.calls)
     except (BadInput, Unsupported) as exc:
-        raise EngineError(f"engine {engine.id} produced a module the harness cannot read: {exc}") from None
+        raise EngineError(f"engine {engine.name} produced a module the harness cannot read: {exc}") from None
     return Preparation(wasm, plain, suspendable, plain_layout, layout,
                        engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites)
 

@@ -9,7 +9,10 @@ the engine unwinds, the harness captures a :class:`Snapshot`, serializes it
 to bytes, drops the Store and Instance, instantiates afresh, decodes the
 bytes, restores (memories grown first), and the engine rewinds.  Only the
 bytes carry state across: host state (outputs so far, input position, call
-position, completed calls) travels inside the snapshot too.
+position, completed calls) travels inside the snapshot too, and is rebuilt
+before the engine restores the rest.  Every engine hook gets the run's
+:class:`~resumefuzz.engines.RunContext` (label, seed, restore number, the
+engine's per-run scratch space).
 """
 
 from __future__ import annotations
@@ -17,16 +20,15 @@ from __future__ import annotations
 import wasmtime
 
 from . import snapshot as snapshot_codec
-from .engines import Engine
+from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY
+from .engines import Engine, RunContext
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
-from .instrumentation import DEPTH_KEY
 from .limits import MAX_SUSPENSIONS
 from .observation import Observation, Probe
 from .runtime import EXHAUSTION, CapExceeded, Machine, Runtime, trap_code
-from .snapshot import CallRecord, Snapshot
+from .state import CallRecord, Snapshot
 from .values import Value
-from .yieldpoints import CROSSINGS_KEY, NEVER, SITE_KEY, TARGET_KEY
 
 INSTANTIATE = "<instantiate>"
 
@@ -54,6 +56,7 @@ class _Run:
         self.suspended = False
         self.resuming = False
         self.obs = Observation(label)
+        self.context = RunContext(label, seed)
         self.has_counter = any(s.key == CROSSINGS_KEY for s in runtime.layout.globals)
         runtime.on_suspend = self._on_suspend
 
@@ -62,11 +65,11 @@ class _Run:
         machine = self.runtime.machine
         assert machine is not None and self.engine is not None
         if self.resuming:
-            self.engine.finish_resume(machine)
+            self.engine.finish_resume(machine, self.context)
             self.resuming = False
         else:
             self.suspended = True
-            self.engine.start_suspend(machine)
+            self.engine.start_suspend(machine, self.context)
 
     # -- driver ------------------------------------------------------------------
     def execute(self) -> Observation:
@@ -120,8 +123,8 @@ class _Run:
     def _cycle(self, machine: Machine) -> Machine:
         """Suspend → snapshot → bytes → fresh instance → restore → resume."""
         assert self.engine is not None
-        engine, runtime = self.engine, self.runtime
-        resume = engine.finish_suspend(machine)
+        engine, runtime, context = self.engine, self.runtime, self.context
+        resume = engine.finish_suspend(machine, context)
         self.suspended = False
         captured = machine.capture_globals()
         by_key = {s.key: image.value.bits for s, image in zip(runtime.layout.globals, captured)}
@@ -131,7 +134,7 @@ class _Run:
         self.obs.probes.append(Probe(crossing, by_key.get(SITE_KEY) or 0, by_key.get(DEPTH_KEY) or 0, grown))
         snap = Snapshot(
             module_sha256=runtime.sha256,
-            engine=engine.id,
+            engine=engine.name,
             engine_config=engine.config_json(),
             host=self._host().image(),
             globals=captured,
@@ -146,9 +149,10 @@ class _Run:
         runtime.machine = None  # drop the Store and Instance
         decoded = snapshot_codec.decode(data, module_sha256=runtime.sha256)
         fresh = runtime.instantiate(HostState.from_image(self.seed, decoded.host))
-        engine.restore(fresh, decoded)
+        context.restores += 1
+        engine.restore(fresh, decoded, context)
         self._aim(fresh)
-        engine.start_resume(fresh, decoded.resume)
+        engine.start_resume(fresh, decoded.resume, context)
         self.resuming = True
         return fresh
 

@@ -1,9 +1,11 @@
 """wasmtime-py execution: a compiled module (Runtime) and its live instances (Machine).
 
-All values cross the boundary as integer bits (see instrumentation), and
-function references are identified by the VMFuncRef pointer wasmtime keeps
-in each ``Func`` handle, mapped to the function's *original* index through
-the ``__rfz.fn.I`` exports of the same instance.
+The host side of the harness ABI (:mod:`resumefuzz.abi`): all values cross
+the boundary as integer bits, and function references are identified by
+their handle (:meth:`resumefuzz.wasmtime_api.Access.func_key`), mapped to the
+function's *original* index through the ``__rfz.fn.I`` exports of the same
+instance.  Everything beyond wasmtime-py's public API goes through
+:mod:`resumefuzz.wasmtime_api`.
 """
 
 from __future__ import annotations
@@ -14,25 +16,23 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Callable
 
 import wasmtime
-from wasmtime import _ffi
-from wasmtime._extern import wrap_extern
-from wasmtime._func import enter_wasm
 
-from . import limits
-from .bounds import CAPPED_FIELD, KIND_MEMORY, KIND_TABLE, capped_message
+from . import limits, wasmtime_api
+from .abi import (CAPPED, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, REDROP, SAVE, STATE_MEMORY, SUSPEND,
+                  CallSpec, Layout, Slot, fn_export, fn_index)
+from .bounds import capped_message
 from .errors import Inconclusive, Unsupported
 from .host import HostState
-from .instrumentation import LOAD, REDROP, SAVE, STATE_MEMORY, CallSpec, Layout, Slot
 from .limits import MEMORY_CHUNK
-from .snapshot import BLOCK_SIZE, PAGE_SIZE, GlobalImage, MemoryImage, Snapshot, TableImage
-from .values import WIDTH, Value
+from .state import BLOCK_SIZE, PAGE_SIZE, GlobalImage, MemoryImage, TableImage
+from .values import WIDTH, Signature, Value
 
 EXHAUSTION = ("STACK_OVERFLOW", "OUT_OF_FUEL")
-_FN_PREFIX = "__rfz.fn."
 
 
 class RestoreError(Exception):
@@ -63,64 +63,6 @@ def _signed(bits: int, type_: str) -> int:
     return bits - (1 << width) if bits >> (width - 1) else bits
 
 
-def _func_pointer(func: wasmtime.Func) -> int:
-    return getattr(func._func, "__private")
-
-
-_KIND = {"i32": 0, "i64": 1}  # wasmtime_valkind_t of the integer types
-
-
-def _call_integers(ctx: Any, func: wasmtime.Func, kinds: tuple[tuple[int, ...], tuple[int, ...]], args: tuple[int, ...]) -> list[int]:
-    """Call FUNC, whose parameters and results are all i32/i64, with wasmtime's C API directly.
-
-    ``Func.__call__`` asks wasmtime for the function's type and converts every
-    value through ``Val`` on each call; the harness calls its own accessors
-    and wrappers tens of times per run with types known in advance.  Traps
-    and host exceptions surface exactly as through ``Func.__call__``
-    (wasmtime-py's ``enter_wasm``).
-    """
-    params_kinds, result_kinds = kinds
-    params = (_ffi.wasmtime_val_t * len(args))()
-    for param, kind, value in zip(params, params_kinds, args):
-        param.kind = kind
-        if kind:
-            param.of.i64 = value
-        else:
-            param.of.i32 = value
-    results = (_ffi.wasmtime_val_t * len(result_kinds))()
-    with enter_wasm(ctx) as trap:
-        error = _ffi.wasmtime_func_call(ctx._context(), ctypes.byref(func._func), params, len(args),
-                                        results, len(result_kinds), trap)
-        if error:
-            raise wasmtime.WasmtimeError._from_ptr(error)
-    return [r.of.i64 if kind else r.of.i32 for r, kind in zip(results, result_kinds)]
-
-
-class _Exports:
-    """An instance's exports, each looked up by name on first use.
-
-    wasmtime-py's ``Instance.exports`` wraps every export of the instance up
-    front (~60 here: identities, wrappers, accessors), which made it the
-    largest cost of a fresh instance; a suspend cycle touches a dozen.  Uses
-    wasmtime's C API through wasmtime-py's bindings (pinned with wasmtime).
-    """
-
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
-        self._store, self._instance = store, instance
-        self._cache: dict[str, Any] = {}
-
-    def __getitem__(self, name: str) -> Any:
-        found = self._cache.get(name)
-        if found is None:
-            raw = name.encode()
-            item = _ffi.wasmtime_extern_t()
-            if not _ffi.wasmtime_instance_export_get(self._store._context(), ctypes.byref(self._instance._instance),
-                                                     raw, len(raw), ctypes.byref(item)):
-                raise KeyError(name)
-            found = self._cache[name] = wrap_extern(item)
-        return found
-
-
 def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool) -> wasmtime.Config:
     """The wasmtime configuration of every run (the compile child builds the same one)."""
     config = wasmtime.Config()
@@ -134,21 +76,22 @@ def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool)
 
 def compile_module(wasm: bytes, settings: dict[str, Any], what: str = "prepared",
                    timeout: float | None = None) -> tuple[wasmtime.Engine, wasmtime.Module]:
-    """(engine, module) for WASM under ``_config(**settings)``, compiled within the compile budget.
+    """(wasmtime engine, module) for WASM under ``_config(**settings)``, compiled within the compile budget.
 
     Modules under COMPILE_OUT_OF_PROCESS_BYTES compile in-process (campaigns
     compile hundreds per second).  Larger ones compile in a child process
     that is killed, with its process group, after TIMEOUT seconds (default:
     :func:`limits.compile_timeout`), which makes the case inconclusive; the
-    child hands back wasmtime's serialized artifact, deserialized here by an
-    engine of the same configuration.
+    child hands back wasmtime's serialized artifact, deserialized here by a
+    wasmtime engine of the same configuration.
     """
-    engine = wasmtime.Engine(_config(**settings))
+    wasmtime_engine = wasmtime.Engine(_config(**settings))
     try:
         if len(wasm) < limits.COMPILE_OUT_OF_PROCESS_BYTES:
-            return engine, wasmtime.Module(engine, wasm)
+            return wasmtime_engine, wasmtime.Module(wasmtime_engine, wasm)
         budget = limits.compile_timeout() if timeout is None else timeout
-        return engine, wasmtime.Module.deserialize(engine, _compile_in_child(wasm, settings, what, budget))
+        artifact = _compile_in_child(wasm, settings, what, budget)
+        return wasmtime_engine, wasmtime.Module.deserialize(wasmtime_engine, artifact)
     except wasmtime.WasmtimeError as exc:
         raise Unsupported(f"wasmtime cannot compile the {what} module: {_first_line(str(exc))}") from None
 
@@ -190,9 +133,9 @@ def _compile_in_child(wasm: bytes, settings: dict[str, Any], what: str, timeout:
 def _compile_child() -> None:
     """Child side of :func:`_compile_in_child`: module bytes on stdin, serialized artifact on stdout."""
     settings = json.loads(sys.argv[1])
-    engine = wasmtime.Engine(_config(**settings))
+    wasmtime_engine = wasmtime.Engine(_config(**settings))
     try:
-        module = wasmtime.Module(engine, sys.stdin.buffer.read())
+        module = wasmtime.Module(wasmtime_engine, sys.stdin.buffer.read())
     except wasmtime.WasmtimeError as exc:
         sys.stderr.write(str(exc))
         sys.exit(_EXIT_COMPILE_ERROR)
@@ -200,13 +143,17 @@ def _compile_child() -> None:
 
 
 class Runtime:
-    """One compiled module, instantiated many times (host functions defined once)."""
+    """One compiled module, instantiated many times (host functions defined once).
+
+    ``wasmtime_engine`` is the ``wasmtime.Engine`` it is compiled for (not an
+    engine under test: those are :class:`resumefuzz.engines.Engine`).
+    """
 
     def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed",
                  max_wasm_stack: int | None = None, canonicalize_nans: bool = False,
                  what: str = "prepared", compile_timeout: float | None = None) -> None:
         settings = {"opt_level": opt_level, "max_wasm_stack": max_wasm_stack, "canonicalize_nans": canonicalize_nans}
-        self.engine, self.module = compile_module(wasm, settings, what, compile_timeout)
+        self.wasmtime_engine, self.module = compile_module(wasm, settings, what, compile_timeout)
         self.what = what
         self.sha256 = hashlib.sha256(wasm).digest()
         self.layout = layout
@@ -214,17 +161,13 @@ class Runtime:
         self.host: HostState | None = None
         self.machine: Machine | None = None
         self.on_suspend: Callable[[], None] | None = None
-        linker = wasmtime.Linker(self.engine)
-        i32, i64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-        for module, name, type_, kind in (
-            ("host", "out_i32", i32, "i32"), ("host", "out_i64", i64, "i64"),
-            ("rfz", "out_f32", i32, "f32"), ("rfz", "out_f64", i64, "f64"),
-        ):
-            linker.define_func(module, name, wasmtime.FuncType([type_], []), self._output(kind))
-        linker.define_func("host", "in_i32", wasmtime.FuncType([], [i32]), lambda: self._host().next_input("i32"))
-        linker.define_func("host", "in_i64", wasmtime.FuncType([], [i64]), lambda: self._host().next_input("i64"))
-        linker.define_func("rfz", "suspend", wasmtime.FuncType([], []), self._suspend, access_caller=True)
-        linker.define_func("rfz", CAPPED_FIELD, wasmtime.FuncType([i32, i32, i64], []), _capped)
+        linker = wasmtime.Linker(self.wasmtime_engine)
+        for fn in HOST_INTERFACE:  # as the prepared module imports them (float outputs as bits)
+            handler = self._output(fn.type) if fn.direction == "out" else self._input(fn.type)
+            linker.define_func(fn.prepared.module, fn.prepared.name, _func_type(fn.prepared.signature), handler)
+        linker.define_func(SUSPEND.module, SUSPEND.name, _func_type(SUSPEND.signature), self._suspend,
+                           access_caller=True)
+        linker.define_func(CAPPED.module, CAPPED.name, _func_type(CAPPED.signature), _capped)
         self.pre = linker.instantiate_pre(self.module)
         self._kinds: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
         self.state_size = max((s.offset + WIDTH[s.type] for s in layout.globals if s.offset >= 0), default=0)
@@ -237,17 +180,17 @@ class Runtime:
         assert self.host is not None
         return self.host
 
-    def integer_kinds(self, name: str, func: wasmtime.Func, ctx: Any) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    def integer_kinds(self, name: str, func: wasmtime.Func, ctx: Any) -> wasmtime_api.Kinds | None:
         """(param kinds, result kinds) of export NAME if all are i32/i64, else None (asked once per module)."""
         if name not in self._kinds:
-            type_ = func.type(ctx)
-            params, results = [str(t) for t in type_.params], [str(t) for t in type_.results]
-            integers = all(t in _KIND for t in (*params, *results))
-            self._kinds[name] = (tuple(map(_KIND.get, params)), tuple(map(_KIND.get, results))) if integers else None
+            self._kinds[name] = wasmtime_api.integer_kinds(func.type(ctx))
         return self._kinds[name]
 
     def _output(self, kind: str) -> Callable[[int], None]:
         return lambda bits: self._host().output(kind, bits)
+
+    def _input(self, kind: str) -> Callable[[], int]:
+        return lambda: self._host().next_input(kind)
 
     def _suspend(self, caller: wasmtime.Caller) -> None:
         assert self.machine is not None and self.on_suspend is not None, "suspend import reached with no handler"
@@ -255,7 +198,7 @@ class Runtime:
             self.on_suspend()
 
     def instantiate(self, host: HostState) -> "Machine":
-        store = wasmtime.Store(self.engine)
+        store = wasmtime.Store(self.wasmtime_engine)
         store.set_fuel(self.fuel)
         store.set_limits(memory_size=_STORE_MEMORY_BYTES, table_elements=_STORE_TABLE_ELEMENTS)
         self.host = host
@@ -272,6 +215,14 @@ class Runtime:
             self.initial_tables = {t.index: t.entries for t in machine.capture_tables()}
         self.machine = machine
         return machine
+
+
+_VALUE_TYPES = {"i32": wasmtime.ValType.i32, "i64": wasmtime.ValType.i64}
+
+
+def _func_type(signature: Signature) -> wasmtime.FuncType:
+    return wasmtime.FuncType([_VALUE_TYPES[t]() for t in signature.params],
+                             [_VALUE_TYPES[t]() for t in signature.results])
 
 
 def _capped(kind: int, index: int, total: int) -> None:
@@ -296,9 +247,10 @@ class Machine:
         self.runtime = runtime
         self.layout = runtime.layout
         self.store = store
-        self.exports = _Exports(store, instance)
+        self._access = wasmtime_api.ACCESS
+        self.exports = self._access.exports(store, instance)
         self.ctx: Any = store  # the wasmtime.Caller while inside a host call
-        self._func_ids: dict[int, int] | None = None
+        self._func_ids: dict[Hashable, int] | None = None
         self._sizes: dict[str, int] = {}  # memory export -> a size it had (a lower bound: memories only grow)
 
     def inside(self, caller: wasmtime.Caller) -> _Inside:
@@ -314,7 +266,7 @@ class Machine:
         func = self.exports[name]
         kinds = self.runtime.integer_kinds(name, func, self.ctx)
         if kinds is not None:
-            return _call_integers(self.ctx, func, kinds, args)
+            return self._access.call_integers(self.ctx, func, kinds, args)
         raw = func(self.ctx, *args)
         return [] if raw is None else list(raw) if isinstance(raw, list) else [raw]
 
@@ -346,18 +298,19 @@ class Machine:
     def func_id(self, func: Any) -> int | None:
         if not isinstance(func, wasmtime.Func):
             return None
+        key = self._access.func_key
         if self._func_ids is None:
-            ids: dict[int, int] = {}
+            ids: dict[Hashable, int] = {}
             for name in self.layout.exports:
-                if name.startswith(_FN_PREFIX):
-                    index = int(name[len(_FN_PREFIX):])
-                    pointer = _func_pointer(self.exports[name])
-                    ids[pointer] = min(index, ids.get(pointer, index))
+                index = fn_index(name)
+                if index is not None:
+                    handle = key(self.exports[name])
+                    ids[handle] = min(index, ids.get(handle, index))
             self._func_ids = ids
-        return self._func_ids[_func_pointer(func)]
+        return self._func_ids[key(func)]
 
     def func_by_id(self, index: int | None) -> wasmtime.Func | None:
-        return None if index is None else self.exports[f"{_FN_PREFIX}{index}"]
+        return None if index is None else self.exports[fn_export(index)]
 
     # -- memory ---------------------------------------------------------------
     def _base(self, export: str, offset: int, length: int, what: str) -> int:
@@ -466,7 +419,14 @@ class Machine:
             images.append(TableImage(slot.index, slot.type, slot.maximum, entries))
         return tuple(images)
 
-    def restore_memory(self, image: MemoryImage, *, grow: bool = True) -> None:
+    # -- restore steps (Engine.restore composes them; an engine may replace any one) ----------
+    def restore_memories(self, images: "tuple[MemoryImage, ...]", *, grow: bool = True) -> None:
+        """Write each memory image back, growing the memory to its page count first (unless not GROW:
+        then what does not fit is cut off).  Only blocks differing from a fresh instance are written."""
+        for image in images:
+            self._restore_memory(image, grow)
+
+    def _restore_memory(self, image: MemoryImage, grow: bool) -> None:
         slot = self.layout.memories[image.index]
         memory = self.exports[slot.export]
         current = memory.size(self.ctx)
@@ -478,10 +438,16 @@ class Machine:
         data = image.data if len(image.data) <= size else image.data[:size]
         assert self.runtime.initial_memories is not None
         # A fresh instance holds its initial image, then zeros where it grew: write only what differs.
-        for start, end in _differing(data, self.runtime.initial_memories[image.index]):
+        for start, end in differing_blocks(data, self.runtime.initial_memories[image.index]):
             self.write_memory(slot.export, start, data[start:end])
 
-    def restore_table(self, image: TableImage) -> None:
+    def restore_tables(self, images: "tuple[TableImage, ...]") -> None:
+        """Write each table image back, growing the table first; only slots differing from a fresh
+        instance are written."""
+        for image in images:
+            self._restore_table(image)
+
+    def _restore_table(self, image: TableImage) -> None:
         slot = self.layout.tables[image.index]
         table = self.exports[slot.export]
         current = table.size(self.ctx)
@@ -495,16 +461,9 @@ class Machine:
             if i >= len(before) or entry != before[i]:
                 table.set(self.ctx, i, self.func_by_id(entry))
 
-    def restore(self, snapshot: Snapshot, *, grow: bool = True) -> None:
-        """The harness's restore path: memories (grown first), globals, tables, dropped segments."""
-        for memory in snapshot.memories:
-            self.restore_memory(memory, grow=grow)
-        self.restore_globals(snapshot.globals)
-        for table in snapshot.tables:
-            self.restore_table(table)
-        self.replay_drops()
-
     def replay_drops(self) -> None:
+        """Drop again the data and element segments the program had dropped (harness globals record them;
+        run after ``restore_globals``)."""
         if self.layout.has_redrop:
             self.invoke(REDROP)
 
@@ -515,7 +474,7 @@ class Machine:
 _ZERO_PAGE = bytes(PAGE_SIZE)
 
 
-def _differing(new: bytes, old: bytes) -> list[tuple[int, int]]:
+def differing_blocks(new: bytes, old: bytes) -> list[tuple[int, int]]:
     """[start, end) ranges where NEW differs from OLD, in snapshot blocks; OLD may be shorter
     and counts as zeros beyond its end (a memory grown since instantiation), without a
     zero-extended copy of it being made.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .campaign import Campaign, Options
-from .checker import write_atomic
+from .files import write_atomic
 from .engines.faults import FAULTS
 
 CORRECT = "(correct engine)"
@@ -39,7 +39,7 @@ def run(faults: list[str], *, budget: float, jobs: int, seed: int, out: Path,
     rows = []
     for fault in [*faults, CORRECT]:
         engine = "asyncify" if fault == CORRECT else f"faulty:{fault}"
-        stats = Campaign(Options(generator="mixed", engine=engine, time_limit=budget, jobs=jobs, seed=seed,
+        stats = Campaign(Options(generator="mixed", engines=(engine,), time_limit=budget, jobs=jobs, seed=seed,
                                  out=out / fault.strip("()").replace(" ", "-"), progress=progress,
                                  stop_on_finding=fault != CORRECT, shrink_attempts=10)).run()
         first = stats.first_finding or {}

@@ -1,8 +1,7 @@
-"""The snapshot format (version :data:`FORMAT_VERSION`): the complete state of a suspended run, as bytes.
+"""The snapshot format (version :data:`FORMAT_VERSION`): a :class:`~resumefuzz.state.Snapshot` as bytes.
 
-See docs/snapshot-format.md for the byte layout.  Everything a resumed run
-needs travels in a :class:`Snapshot`: the Store and Instance that produced it
-are dropped, so nothing is carried over in Python memory.
+See docs/snapshot-format.md for the byte layout; the state it carries is
+modelled in :mod:`resumefuzz.state`.
 """
 
 from __future__ import annotations
@@ -10,99 +9,18 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TypeVar
 
 from .limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
+from .state import BLOCK_SIZE, PAGE_SIZE, CallRecord, Event, GlobalImage, HostImage, MemoryImage, Snapshot, TableImage
 from .values import REF_TYPES, WIDTH, Value
 
-PAGE_SIZE = 65536
+__all__ = ["FORMAT_VERSION", "MAGIC", "SnapshotError", "decode", "encode", "nonzero_pages"]
 
 
 class SnapshotError(ValueError):
     """The bytes are not a valid snapshot of the supported format version (or not one for this module)."""
 
-
-@dataclass(frozen=True, slots=True)
-class MemoryImage:
-    index: int  # memory index in the module that was run
-    pages: int  # current size in 64 KiB pages
-    maximum: int | None  # declared maximum in pages, None if unbounded
-    data: bytes  # exactly pages * PAGE_SIZE bytes
-
-
-@dataclass(frozen=True, slots=True)
-class GlobalImage:
-    index: int  # global index in the module that was run
-    mutable: bool
-    value: Value  # numeric: raw bits; funcref: original function index or None
-
-
-@dataclass(frozen=True, slots=True)
-class TableImage:
-    index: int
-    type: str  # "funcref" | "externref"
-    maximum: int | None
-    entries: tuple[int | None, ...]  # original function index per slot, None = null
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One host output event: which ``out_*`` import, with the raw bits it received."""
-
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """The outcome of one call of the driver's call plan."""
-
-    name: str  # export name, or "<start>" for the start function
-    trap: str | None  # wasmtime trap code name, None if it returned
-    results: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class HostImage:
-    outputs: tuple[Event, ...]  # every output event emitted so far
-    input_position: int  # how many values of the input stream were consumed
-    call_position: int  # index in the call plan of the call in progress
-    completed: tuple[CallRecord, ...]  # calls finished before the suspension
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    module_sha256: bytes  # 32 bytes: sha256 of the exact module bytes that ran
-    engine: str  # engine id, e.g. "asyncify"
-    engine_config: str  # canonical JSON of the engine configuration
-    host: HostImage
-    globals: tuple[GlobalImage, ...]
-    memories: tuple[MemoryImage, ...]
-    tables: tuple[TableImage, ...]
-    resume: bytes  # engine-private resume data (opaque to the harness)
-
-
-# ---------------------------------------------------------------------------
-# Codec (format version FORMAT_VERSION)
-# ---------------------------------------------------------------------------
-
-__all__ = [
-    "BLOCK_SIZE",
-    "FORMAT_VERSION",
-    "MAGIC",
-    "PAGE_SIZE",
-    "CallRecord",
-    "Event",
-    "GlobalImage",
-    "HostImage",
-    "MemoryImage",
-    "Snapshot",
-    "SnapshotError",
-    "TableImage",
-    "decode",
-    "encode",
-    "nonzero_pages",
-]
 
 MAGIC = b"RFZSNAP\0"
 FORMAT_VERSION = 2  # 2: memory stored in 4 KiB blocks (1 stored whole 64 KiB pages)
@@ -119,7 +37,6 @@ _PACK = {size: struct.Struct(f"<{code}").pack for size, code in ((1, "B"), (4, "
 _NONE_U32 = 0xFFFFFFFF  # "absent": null reference, unbounded memory maximum
 _MAX_PAGES = 65536  # 4 GiB, the limit of a 32-bit memory
 _ZERO_PAGE = bytes(PAGE_SIZE)
-BLOCK_SIZE = 4096  # memory is stored in blocks: only blocks with a non-zero byte
 _BLOCKS_PER_PAGE = PAGE_SIZE // BLOCK_SIZE
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from .moduletext import ModuleText, Signature
+from .moduletext import ModuleText
+from .values import Signature
 
 _PUSH = re.compile(r"^(\w+\.const|local\.get|global\.get|memory\.size|table\.size|ref\.null|ref\.func)\b")
 _POP1 = re.compile(r"^(local\.set|global\.set|drop|br_if|v128\.load\d+_lane|table\.grow)\b")

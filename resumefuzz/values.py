@@ -21,6 +21,19 @@ WIDTH = {"i32": 4, "f32": 4, "i64": 8, "f64": 8, "v128": 16}
 CARRIER = {"f32": "i32", "f64": "i64"}
 
 
+@dataclass(frozen=True)
+class Signature:
+    """A function type: its parameter and result value types."""
+
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+
+    def __str__(self) -> str:
+        """As WAT: ``(param i32 i64) (result f32)``; empty for ``[] -> []``."""
+        return " ".join(f"({kind} {' '.join(types)})" for kind, types in (("param", self.params),
+                                                                         ("result", self.results)) if types)
+
+
 @dataclass(frozen=True, slots=True)
 class Value:
     """A typed value. ``bits`` is unsigned raw bits, a function index, or None (null ref)."""

@@ -2,9 +2,10 @@
 
 A yield point is ``call $__rfz_yield``, a harness function with no params and
 no results, so it is legal anywhere, even with values on the operand stack.
-``$__rfz_yield`` counts crossings in a harness global and calls the
-suspending import ``rfz.suspend`` only when the count reaches the target the
-host set, so runs that do not suspend pay no host round trip per crossing.
+``$__rfz_yield`` counts crossings in the harness global ``rfz.crossings`` and
+calls the suspending import ``rfz.suspend`` only when the count reaches the
+target the host set in ``rfz.target``, so runs that do not suspend pay no
+host round trip per crossing (see :mod:`resumefuzz.abi`).
 
 Spec: a comma-separated subset of
 
@@ -22,19 +23,20 @@ from dataclasses import dataclass
 
 from . import stackheight
 
+from .abi import (CROSSINGS_KEY, DEPTH_KEY, HARNESS_MODULE, NEVER, REDROP, SITE_KEY, SUSPEND, SYMBOL_PREFIX,
+                  TARGET_KEY, is_call_export, key_export, symbol)
 from .errors import BadInput
-from .instrumentation import DEPTH_KEY, HARNESS_MODULE, RESERVED_PREFIX, assemble, key_export, load_text
+from .instrumentation import assemble, load_text
 from .moduletext import ModuleText, body_start
 
 MODES = ("entry", "loop", "call", "all")
 DEFAULT = "all"
-SUSPEND_IMPORT = (HARNESS_MODULE, "suspend")
-CROSSINGS_KEY = "rfz.crossings"
-TARGET_KEY = "rfz.target"
-SITE_KEY = "rfz.site"
-NEVER = (1 << 64) - 1  # target meaning "never suspend"
 
-_YIELD = "$__rfz_yield"
+_YIELD = symbol("yield")
+_SITE = symbol("site")
+_SUSPEND = symbol("suspend")
+_CROSSINGS = symbol("crossings")
+_TARGET = symbol("target")
 _CALLS = ("call ", "call_indirect", "call_ref")
 
 
@@ -67,7 +69,8 @@ class YieldPoints:
             text = lines[i].lstrip()
             if (every
                     or ("loop" in self.modes and text.startswith("loop"))
-                    or ("call" in self.modes and text.startswith(_CALLS) and not text.startswith("call $__rfz"))):
+                    or ("call" in self.modes and text.startswith(_CALLS)
+                        and not text.startswith(f"call {SYMBOL_PREFIX}"))):
                 points.add(i + 1)
         return sorted(points - glued)
 
@@ -82,7 +85,7 @@ class Injected:
 def inject(wasm: bytes, points: YieldPoints) -> Injected:
     """Insert yield points into every program function (harness functions excluded).
 
-    Each yield point records its site id in the harness global ``rfz.site``
+    Each yield point records its site id in the harness global SITE_KEY
     first, so a suspension can be traced back to its site (and the site's
     static stack height); the pair pushes and pops one value, net zero.
     """
@@ -102,28 +105,28 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
             sites.append(height[at - start])
         for at, site in reversed(inserts):
             indent = _indent_at(lines, at)
-            lines[at:at] = [f"{indent}i32.const {site}", f"{indent}global.set $__rfz_site", f"{indent}call {_YIELD}"]
-    module.append("global", "  (global $__rfz_site (mut i32) i32.const -1)")
-    module.append("export", f'  (export "{key_export(SITE_KEY)}" (global $__rfz_site))')
-    module.insert_imports([f'  (import "{SUSPEND_IMPORT[0]}" "{SUSPEND_IMPORT[1]}" (func $__rfz_suspend))'])
-    module.append("global", "  (global $__rfz_crossings (mut i64) i64.const 0)")
-    module.append("global", f"  (global $__rfz_target (mut i64) i64.const {NEVER - (1 << 64)})")
-    module.append("export", f'  (export "{key_export(CROSSINGS_KEY)}" (global $__rfz_crossings))')
-    module.append("export", f'  (export "{key_export(TARGET_KEY)}" (global $__rfz_target))')
+            lines[at:at] = [f"{indent}i32.const {site}", f"{indent}global.set {_SITE}", f"{indent}call {_YIELD}"]
+    module.append("global", f"  (global {_SITE} (mut i32) i32.const -1)")
+    module.append("export", f'  (export "{key_export(SITE_KEY)}" (global {_SITE}))')
+    module.insert_imports([SUSPEND.declaration(_SUSPEND)])
+    module.append("global", f"  (global {_CROSSINGS} (mut i64) i64.const 0)")
+    module.append("global", f"  (global {_TARGET} (mut i64) i64.const {NEVER - (1 << 64)})")
+    module.append("export", f'  (export "{key_export(CROSSINGS_KEY)}" (global {_CROSSINGS}))')
+    module.append("export", f'  (export "{key_export(TARGET_KEY)}" (global {_TARGET}))')
     module.append(
         "func",
         "\n".join(
             [
                 f"  (func {_YIELD}",
-                "    global.get $__rfz_crossings",
+                f"    global.get {_CROSSINGS}",
                 "    i64.const 1",
                 "    i64.add",
-                "    global.set $__rfz_crossings",
-                "    global.get $__rfz_crossings",
-                "    global.get $__rfz_target",
+                f"    global.set {_CROSSINGS}",
+                f"    global.get {_CROSSINGS}",
+                f"    global.get {_TARGET}",
                 "    i64.eq",
                 "    if",
-                "      call $__rfz_suspend",
+                f"      call {_SUSPEND}",
                 "    end",
                 "  )",
             ]
@@ -145,8 +148,7 @@ def _probe_lines(lines: list[str], depth: str | None) -> frozenset[int]:
 
 def _harness_functions(module: ModuleText) -> set[str]:
     """Functions the harness added in `observe`: call wrappers, redrop, float-output shims."""
-    names = {target for field, target in module.export_map("func").items()
-             if field.startswith((f"{RESERVED_PREFIX}.call.", f"{RESERVED_PREFIX}.redrop"))}
+    names = {target for field, target in module.export_map("func").items() if field == REDROP or is_call_export(field)}
     harness_imports = {f"call {fn.name}" for fn in module.funcs if fn.imported and fn.imported[0] == HARNESS_MODULE}
     for fn in module.funcs:
         if fn.field is not None and any(line.strip() in harness_imports for line in fn.field.lines):

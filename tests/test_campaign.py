@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from resumefuzz.campaign import Campaign, CasePlan, Options, run_case
+from resumefuzz import wasmtools
+from resumefuzz.campaign import Campaign, CasePlan, Options, parse_engines, run_case
 from resumefuzz.cli import main
+from resumefuzz.engines import get_engine
+from resumefuzz.minimize import Predicate
 
 CLI = str(Path(sys.executable).with_name("resumefuzz"))
 FINDING_FILES = {"module.wasm", "module.wat", "schedule.json", "engine.json", "case.json", "report.txt", "replay"}
@@ -29,10 +32,64 @@ def test_cases_are_deterministic_in_the_campaign_seed() -> None:
 
 
 def test_explicit_engine_options_are_not_fuzzed() -> None:
-    plans = [CasePlan.make(Options(engine="asyncify:optimize-level=1"), i) for i in range(6)]
+    plans = [CasePlan.make(Options(engines=("asyncify:optimize-level=1",)), i) for i in range(6)]
     assert {p.engine for p in plans} == {"asyncify:optimize-level=1"}
     fuzzed = {CasePlan.make(Options(), i).engine for i in range(12)}
     assert len(fuzzed) > 1  # the default engine's configuration is fuzzed
+
+
+def test_every_engine_given_by_bare_name_has_its_options_fuzzed_and_recorded() -> None:
+    assert parse_engines("asyncify,faulty:lose-local,optimize-level=2,shrink-level=1,asyncify:buffer-pages=2") == (
+        "asyncify", "faulty:lose-local,optimize-level=2,shrink-level=1", "asyncify:buffer-pages=2")
+    options = Options(engines=("asyncify", "faulty:drop-output", "faulty:lose-local,optimize-level=2"))
+    plans = [CasePlan.make(options, i) for i in range(30)]
+    drawn = {spec: [p.engine for p in plans if p.engine.startswith(spec.split(",")[0])] for spec in options.engines}
+    assert all(drawn.values())  # each case draws one of the engines
+    # before: only the exact spec `asyncify` was fuzzed, `faulty:drop-output` ran with defaults only
+    assert len(set(drawn["faulty:drop-output"])) > 1
+    assert set(drawn["faulty:lose-local,optimize-level=2"]) == {"faulty:lose-local,optimize-level=2"}  # as given
+    for plan in plans:  # the recorded spec rebuilds the engine the case ran
+        assert get_engine(plan.engine).spec() == plan.engine
+
+
+def test_a_campaign_over_several_engines_stops_at_its_first_finding(tmp_path: Path) -> None:
+    proc = subprocess.run([CLI, "fuzz", "--generator", "structured", "--engines", "asyncify,faulty:drop-output",
+                           "--cases", "8", "--seed", "1", "--stop-on-finding", "--shrink-attempts", "0",
+                           "--no-progress", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["options"]["engines"] == ["asyncify", "faulty:drop-output"] and stats["options"]["stop_on_finding"]
+    assert stats["divergent"] == 1 and stats["cases"] < 8  # case 4 (the first faulty one) ended it
+    case = json.loads((tmp_path / "findings" / stats["findings"][0] / "case.json").read_text())
+    assert case["engine"].startswith("faulty:drop-output")
+    for bad in (["--engine", "asyncify", "--engines", "asyncify"], ["--engines", "asyncify,nope"]):
+        refused = subprocess.run([CLI, "fuzz", *bad, "--cases", "1", "--out", str(tmp_path / "never")],
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    assert "unknown engine 'nope'" in refused.stderr
+
+
+OUTPUT_LOOP = """(module (import "host" "out_i32" (func $out (param i32)))
+  (func (export "run") (local $i i32)
+    (loop $l (call $out (local.get $i)) (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))))"""
+
+
+def test_the_shrink_predicate_reads_the_verdict_not_the_report(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    wasm = wasmtools.parse(OUTPUT_LOOP)
+    predicate = Predicate("faulty:drop-output", 0, "at:20", "all", "speed", ("output",))
+    assert predicate(wasm)
+    assert not Predicate("faulty:drop-output", 0, "at:20", "all", "speed", ("memory",))(wasm)  # other facets
+    assert not Predicate("asyncify", 0, "at:20", "all", "speed", ("output",))(wasm)  # no divergence
+    # the executable form wasm-tools shrink runs agrees, by exit status
+    module = tmp_path / "m.wasm"
+    module.write_bytes(wasm)
+    assert subprocess.run([str(predicate.script(tmp_path)), str(module)], timeout=60).returncode == 0
+    assert subprocess.run([str(Predicate("asyncify", 0, "at:20", "all", "speed", ("output",)).script(tmp_path)),
+                           str(module)], timeout=60).returncode == 1
+    monkeypatch.setattr("resumefuzz.checker.render", lambda *args, **kwargs: "")  # no report text at all
+    assert predicate(wasm)
 
 
 def test_planted_fault_is_found_minimized_and_replays(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

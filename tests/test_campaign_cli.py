@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from resumefuzz.campaign import (EXIT_DIVERGED, EXIT_UNEXERCISED, Campaign, CasePlan, Options, Stats, _Lock,
-                                 gate, run_case)
+from resumefuzz.campaign import EXIT_DIVERGED, EXIT_UNEXERCISED, Campaign, CasePlan, Options, Stats, gate, run_case
+from resumefuzz.campaign.pool import OutputLock
 
 CLI = str(Path(sys.executable).with_name("resumefuzz"))
 
@@ -75,7 +75,7 @@ def test_a_rerun_that_finds_only_known_divergences_exits_1(tmp_path: Path) -> No
 
 
 def test_a_second_campaign_on_the_same_out_refuses(tmp_path: Path) -> None:
-    held = _Lock(tmp_path)
+    held = OutputLock(tmp_path)
     try:
         proc = _fuzz("--cases", "1", "--out", str(tmp_path), timeout=60)
     finally:
@@ -97,14 +97,14 @@ def test_jobs_beyond_a_sane_multiple_of_cores_is_bad_usage(tmp_path: Path) -> No
 
 
 def test_a_finding_past_the_deadline_is_written_unminimized_and_says_so(tmp_path: Path) -> None:
-    options = Options(generator="smith", engine="faulty:drop-output", seed=0, out=tmp_path, shrink_attempts=40)
+    options = Options(generator="smith", engines=("faulty:drop-output",), seed=0, out=tmp_path, shrink_attempts=40)
     plan = CasePlan.make(options, 0)
     result = run_case(plan, options, deadline=time.time() - 1)  # the budget is already spent
-    assert result["status"] == "divergent"
-    finding = result["finding"]
-    assert finding["minimization_cut"] is True
-    assert finding["after"]["module_bytes"] == finding["before"]["module_bytes"]  # not shrunk
-    folder = tmp_path / "findings" / finding["signature"]
+    assert result.status == "divergent"
+    finding = result.finding
+    assert finding is not None and finding.minimization_cut is True
+    assert finding.after.module_bytes == finding.before.module_bytes  # not shrunk
+    folder = tmp_path / "findings" / finding.signature
     case = json.loads((folder / "case.json").read_text())
     assert case["minimization"].startswith("cut short")
     assert "cut short" in (folder / "report.txt").read_text()
@@ -187,7 +187,7 @@ def test_workers_and_their_children_die_with_the_campaign(tmp_path: Path) -> Non
 
 
 def test_a_findings_replay_script_runs_without_the_cli_on_path(tmp_path: Path) -> None:
-    stats = Campaign(Options(engine="faulty:drop-output", cases=1, seed=0, out=tmp_path, shrink_attempts=0,
+    stats = Campaign(Options(engines=("faulty:drop-output",), cases=1, seed=0, out=tmp_path, shrink_attempts=0,
                              progress=False)).run()
     assert stats.findings
     replay = tmp_path / "findings" / stats.findings[0] / "replay"

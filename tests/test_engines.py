@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
-from importlib.metadata import EntryPoint
+import shlex
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -25,7 +28,7 @@ PROGRAM = """(module
       (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))))"""
 WASM_OPT = (f"node {ROOT}/node_modules/binaryen/bin/wasm-opt {{in}} --enable-multimemory --enable-bulk-memory "
             "--enable-multivalue --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "
-            "--asyncify --pass-arg=asyncify-imports@{import} --pass-arg=asyncify-in-secondary-memory -o {out}")
+            "--enable-simd --enable-reference-types --asyncify --pass-arg=asyncify-imports@{import} --pass-arg=asyncify-in-secondary-memory -o {out}")
 
 
 def test_an_asyncify_compatible_command_is_an_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,7 +128,7 @@ def test_the_transform_timeout_is_a_setting() -> None:
 class _Rewriting(AsyncifyEngine):
     """Asyncify, then its output replaced: what a broken engine hands back."""
 
-    id = "rewriting"
+    name = "rewriting"
     output = b""
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
@@ -162,18 +165,169 @@ def test_binaryen_says_why_it_rejects_a_module(tmp_path: Path, capsys: pytest.Ca
     assert "does not validate in Binaryen: Atomic operations require threads [--enable-threads]" in err
 
 
-def test_engines_register_through_an_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.metadata
+#: An engine package written from the README alone: Asyncify with a planted restore bug (memories are
+#: never written back), keeping its parent's class name "asyncify"; registered as "my-engine".
+PLUGIN = '''
+from resumefuzz.engines.asyncify import AsyncifyEngine
 
-    plugin = EntryPoint(name="my-engine", value="resumefuzz.engines.asyncify:AsyncifyEngine",
-                        group=engines.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group=None: [plugin] if group == engines.ENTRY_POINT_GROUP else [])
-    assert type(engines.get_engine("my-engine")).__name__ == "AsyncifyEngine"
-    broken = EntryPoint(name="broken", value="no.such.module:Engine", group=engines.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: [broken])
-    with pytest.raises(BadInput, match="failed to load"):
-        engines.get_engine("asyncify")
+
+class ForgetfulEngine(AsyncifyEngine):
+    def restore(self, machine, snapshot, context):
+        machine.restore_globals(snapshot.globals)
+        machine.restore_tables(snapshot.tables)
+        machine.replay_drops()
+'''
+PLUGIN_ENTRY_POINTS = """[resumefuzz.engines]
+my-engine = rfz_test_plugin:ForgetfulEngine
+broken = rfz_no_such_module:Engine
+not-an-engine = json:dumps
+asyncify = rfz_test_plugin:ForgetfulEngine
+"""
+MEMORY_PROGRAM = """(module
+  (memory 1)
+  (func (export "run") (result i32) (local $i i32)
+    (loop $l
+      (i32.store (i32.const 64) (i32.add (i32.load (i32.const 64)) (i32.const 5)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+    (i32.load (i32.const 64))))"""
+
+
+@pytest.fixture
+def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An installed engine package: a module and a dist-info with entry points, on sys.path."""
+    site = tmp_path / "site"
+    (site / "rfz_test_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "rfz_test_plugin.py").write_text(PLUGIN)
+    (site / "rfz_test_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: rfz-test-plugin\nVersion: 1.0\n")
+    (site / "rfz_test_plugin-1.0.dist-info" / "entry_points.txt").write_text(PLUGIN_ENTRY_POINTS)
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    sys.modules.pop("rfz_test_plugin", None)
+
+
+def test_an_engine_is_recorded_by_the_name_it_was_selected_by(plugin: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Spec, snapshots, report and replay line name "my-engine", so the replay runs the same (faulty) engine."""
+    from resumefuzz.snapshot import decode
+
+    engine = engines.get_engine("my-engine:buffer-pages=2")
+    assert type(engine).__name__ == "ForgetfulEngine" and engine.name == "my-engine"
+    assert engine.spec() == "my-engine:buffer-pages=2"
+    assert json.loads(engine.config_json())["engine"] == "my-engine"
+    module, out = tmp_path / "p.wat", tmp_path / "out"
+    module.write_text(MEMORY_PROGRAM)
+    assert main(["check", str(module), "--engine", "my-engine:buffer-pages=2", "--schedule", "at:6",
+                 "--out", str(out)]) == 1
+    report = capsys.readouterr().out
+    assert '"engine":"my-engine"' in report
+    snapshots = sorted((out / "snapshots").glob("*.rfzsnap"))
+    assert snapshots and {decode(path.read_bytes()).engine for path in snapshots} == {"my-engine"}
+    assert json.loads((out / "verdict.json").read_text())["engine"]["engine"] == "my-engine"
+    replay = next(line for line in report.splitlines() if line.startswith("replay:   "))
+    argv = shlex.split(replay.removeprefix("replay:"))
+    assert argv[argv.index("--engine") + 1] == "my-engine:buffer-pages=2"
+    assert main(argv[1:]) == 1  # the finding reproduces: the replay ran the forgetful engine, not asyncify
+
+
+def test_a_broken_plugin_breaks_only_itself(plugin: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Plug-ins load lazily: a broken one is reported by name when selected; every other engine works."""
+    assert type(engines.get_engine("asyncify")) is AsyncifyEngine  # a plug-in cannot take a built-in name
+    assert engines.get_engine("faulty:drop-output").name == "faulty"
+    assert engines.engine_names() == ["asyncify", "asyncify-compatible", "faulty", "broken", "my-engine",
+                                      "not-an-engine"]
+    with pytest.raises(BadInput, match=r"engine plug-in 'broken' \(rfz_no_such_module:Engine\) failed to load: "
+                                       r"ModuleNotFoundError"):
+        engines.get_engine("broken")
+    with pytest.raises(BadInput, match=r"engine plug-in 'not-an-engine' \(json:dumps\) is not an Engine subclass"):
+        engines.get_engine("not-an-engine")
+    with pytest.raises(BadInput, match=r"unknown engine 'nope' \(available: asyncify, asyncify-compatible:CMD, "
+                                       r"faulty:FAULT, broken, my-engine, not-an-engine\)"):
+        engines.get_engine("nope")
+    module = tmp_path / "p.wat"
+    module.write_text(MEMORY_PROGRAM)
+    assert main(["check", str(module), "--engine", "broken"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "engine plug-in 'broken'" in err, err
+    assert main(["check", str(module), "--engine", "asyncify"]) == 0
+
+
+def test_name_is_not_an_option() -> None:
+    with pytest.raises(BadInput, match="'name' is not an option"):
+        engines.get_engine("asyncify:name=other")
+
+
+def test_engines_declare_the_options_a_campaign_fuzzes(plugin: Path) -> None:
+    assert AsyncifyEngine.option_space == {
+        "optimize_level": (0, 0, 1, 2, 3), "shrink_level": (0, 0, 1, 2), "optimize_before": (False, False, True),
+        "optimize_after": (False, False, True), "buffer_pages": (1, 1, 2, 16)}
+    last = lambda salt, choices: choices[-1]  # noqa: E731
+    drawn = "optimize-after=true,optimize-before=true,optimize-level=3,shrink-level=2"  # buffer-pages 16: default
+    assert engines.draw_spec("asyncify", last) == f"asyncify:{drawn}"
+    assert engines.draw_spec("asyncify", lambda salt, choices: choices[0]) == "asyncify:buffer-pages=1"
+    assert engines.draw_spec("faulty:lose-local", last) == f"faulty:lose-local,{drawn}"
+    assert engines.draw_spec("my-engine", last) == f"my-engine:{drawn}"  # a plug-in inherits or declares its own
+    # given options are never fuzzed; a command has no option space
+    assert engines.draw_spec("asyncify:buffer-pages=2", last) == "asyncify:buffer-pages=2"
+    assert engines.draw_spec("faulty:lose-local,optimize-level=0", last) == "faulty:lose-local,optimize-level=0"
+    assert engines.draw_spec("asyncify-compatible:cp {in} {out}", last) == "asyncify-compatible:cp {in} {out}"
+    # the draw is the campaign's: salts are stable per option
+    salts: list[int] = []
+    engines.draw_options(AsyncifyEngine, lambda salt, choices: salts.append(salt) or choices[0])
+    assert len(set(salts)) == len(AsyncifyEngine.option_space)
+
+
+class _Recording(AsyncifyEngine):
+    """Asyncify that records the run context each restore gets."""
+
+    def __init__(self, **config: object) -> None:
+        super().__init__(**config)
+        self.seen: list[tuple[str, int, int, dict[str, object]]] = []
+
+    def restore(self, machine, snapshot, context):  # type: ignore[no-untyped-def]
+        self.seen.append((context.label, context.restores, context.seed, dict(context.state)))
+        context.state["last"] = context.restores
+        super().restore(machine, snapshot, context)
+
+
+def test_hooks_get_a_context_per_run() -> None:
+    from resumefuzz import check, wasmtools
+
+    engine = _Recording()
+    assert check(wasmtools.parse(MEMORY_PROGRAM), engine, seed=5, schedule="at:2,4,6;at:3").exit_code == 0
+    first, second = engine.seen[0][0], engine.seen[3][0]
+    assert first != second and first.startswith("C[") and second.startswith("C[")
+    assert engine.seen == [(first, 1, 5, {}), (first, 2, 5, {"last": 1}), (first, 3, 5, {"last": 2}),
+                           (second, 1, 5, {})]  # a new run starts with a new context
+
+
+def test_asyncify_says_where_a_snapshot_holds_its_saved_stack(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from resumefuzz import judge, prepare, wasmtools
+    from resumefuzz.snapshot import decode
+    from resumefuzz.yieldpoints import YieldPoints
+
+    deep = wasmtools.parse("""(module
+      (func $down (param $n i32) (result i32)
+        (if (result i32) (i32.eqz (local.get $n)) (then (i32.const 1))
+          (else (i32.add (local.get $n) (call $down (i32.sub (local.get $n) (i32.const 1)))))))
+      (func (export "run") (result i32) (call $down (i32.const 6))))""")
+    engine = AsyncifyEngine()
+    prep = prepare(deep, engine, YieldPoints.parse("entry"))
+    assert judge(prep, seed=0, schedule="at:7", out=tmp_path).exit_code == 0  # crossing 7: the deepest entry
+    snapshot = decode(next((tmp_path / "snapshots").glob("*.rfzsnap")).read_bytes())
+    stack = engine.saved_stack(snapshot, prep.layout)
+    assert len(stack) >= 7 * 4 and len(stack) % 4 == 0  # a call position at least per unwound frame
+    assert engine.with_saved_stack(snapshot, prep.layout, stack) == snapshot
+    changed = engine.with_saved_stack(snapshot, prep.layout, bytes(len(stack)))
+    assert engine.saved_stack(changed, prep.layout) == bytes(len(stack))
+    # only the private memory changed (the resume data is a pointer into it)
+    assert replace(changed, memories=snapshot.memories) == snapshot and changed.resume == snapshot.resume
+    with pytest.raises(ValueError, match="saved stack of"):
+        engine.with_saved_stack(snapshot, prep.layout, stack[:-4])
 
 
 def test_a_rejected_module_keeps_the_binaryen_worker_and_its_output() -> None:

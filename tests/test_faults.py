@@ -18,6 +18,7 @@ import pytest
 
 from resumefuzz.cli import main
 from resumefuzz.engines.faults import FAULTS
+from resumefuzz.testing import PROGRAMS
 
 #: Suspends at every crossing once, plus single and random suspensions.
 FAST = "every;spread:8;random:4x3"
@@ -140,20 +141,7 @@ TWO_GLOBALS = """
 """
 
 # Live locals of every frame feed the result: losing saved resume data shows.
-LIVE_LOCALS = """
-(module
-  (import "host" "out_i64" (func $out (param i64)))
-  (func $sum (param $n i32) (result i64) (local $x i64)
-    (local.set $x (i64.mul (i64.extend_i32_u (local.get $n)) (i64.const 0x10001)))
-    (if (result i64) (i32.eqz (local.get $n))
-      (then (i64.const 0))
-      (else (i64.add (local.get $x) (call $sum (i32.sub (local.get $n) (i32.const 1)))))))
-  (func (export "run") (result i64)
-    (local $r i64)
-    (local.set $r (call $sum (i32.const 12)))
-    (call $out (local.get $r))
-    (local.get $r)))
-"""
+LIVE_LOCALS = PROGRAMS["deep-calls"]
 
 PROGRAM_FOR_FAULT = {
     "skip-hidden-global": HIDDEN_GLOBAL,
@@ -221,6 +209,18 @@ def test_same_program_is_equal_with_the_real_engine(capsys, program, fault):
     code, report = check(capsys, module, "--engine", "asyncify", "--schedule", FAST)
     assert code == 0, report
     assert report.startswith("resumefuzz check: EQUAL")
+
+
+def test_a_fault_keeps_its_state_per_run(capsys, program):
+    """stale-snapshot restores the previous snapshot *of the same run*: a run that suspends once has
+    none, even after an earlier run of the same module (its state lives in the run context)."""
+    from resumefuzz import check, wasmtools
+    from resumefuzz.engines import get_engine
+
+    wasm = wasmtools.load_module(program("stale-snapshot"))
+    verdict = check(wasm, get_engine("faulty:stale-snapshot"), schedule="every;at:20;at:30")
+    assert verdict.status == "divergent" and verdict.schedules == 3
+    assert [f.schedule.label for f in verdict.findings] == ["every:1"]
 
 
 # ---------------------------------------------------------------------------

@@ -180,16 +180,16 @@ def test_read_and_write_memory_in_bounded_chunks(monkeypatch):
 
 
 def test_restore_compares_a_grown_memory_with_zeros_without_copying():
-    from resumefuzz.runtime import _differing
+    from resumefuzz.runtime import differing_blocks
 
     old = bytes(5000) + b"\x01"
     new = bytearray(3 * 65536)
     new[5000] = 1  # as OLD
-    assert _differing(bytes(new), old) == []  # the grown part is all zero: nothing to write
+    assert differing_blocks(bytes(new), old) == []  # the grown part is all zero: nothing to write
     new[70000] = 2
     new[4000] = 3
-    assert _differing(bytes(new), old) == [(0, 4096), (69632, 73728)]
-    assert _differing(old, old) == []
+    assert differing_blocks(bytes(new), old) == [(0, 4096), (69632, 73728)]
+    assert differing_blocks(old, old) == []
 
 
 # ---------------------------------------------------------------------------

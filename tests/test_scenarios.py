@@ -21,7 +21,8 @@ import pytest
 import wasmtime
 
 from resumefuzz.cli import main
-from resumefuzz.snapshot import Snapshot, decode
+from resumefuzz.snapshot import decode
+from resumefuzz.state import Snapshot
 
 WAT_DIR = Path(__file__).with_name("wat")
 

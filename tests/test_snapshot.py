@@ -23,9 +23,8 @@ from hypothesis import strategies as st
 from resumefuzz import snapshot as snapshot_module
 from resumefuzz.cli import main
 from resumefuzz.limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
-from resumefuzz.snapshot import (
-    FORMAT_VERSION,
-    MAGIC,
+from resumefuzz.snapshot import FORMAT_VERSION, MAGIC, SnapshotError, decode, encode, nonzero_pages
+from resumefuzz.state import (
     BLOCK_SIZE,
     PAGE_SIZE,
     CallRecord,
@@ -34,11 +33,7 @@ from resumefuzz.snapshot import (
     HostImage,
     MemoryImage,
     Snapshot,
-    SnapshotError,
     TableImage,
-    decode,
-    encode,
-    nonzero_pages,
 )
 from resumefuzz.values import VALUE_TYPES, WIDTH, Value
 

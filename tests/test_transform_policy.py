@@ -23,7 +23,7 @@ from resumefuzz.engines.asyncify import AsyncifyEngine
 from resumefuzz.identity import function_classes
 from resumefuzz.observation import Observation
 from resumefuzz.oracles import Leeway, compare
-from resumefuzz.snapshot import CallRecord, TableImage
+from resumefuzz.state import CallRecord, TableImage
 from resumefuzz.values import Value
 
 ROOT = Path(__file__).resolve().parent.parent

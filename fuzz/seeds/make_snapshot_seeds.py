@@ -22,7 +22,7 @@ import tempfile
 import zlib
 from pathlib import Path
 
-from resumefuzz.checker import write_atomic
+from resumefuzz.files import write_atomic
 from resumefuzz.limits import MAX_SNAPSHOT_MEMORY_PAGES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,20 +13,31 @@ end`` after every unwind.
 Declared private (excluded from the oracle): exactly the two globals
 (``__asyncify_state``, ``__asyncify_data``) and the one memory that the
 transform adds.  Anything else the transform adds is compared.
+
+What a snapshot holds: the program's memories, globals and tables, the host
+state, and Asyncify's own state: its two globals and its private memory,
+whose used part ``[BUFFER + 8, current)`` is the saved stack (every unwound
+frame's locals, operand-stack values and call position, in Binaryen's
+layout).  The resume data is only the 4-byte address of the buffer header
+(``BUFFER``), handed back to ``asyncify_start_rewind``; ``saved_stack`` /
+``with_saved_stack`` read and replace the saved stack without anyone else
+knowing this layout.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .. import binaryen
 from ..errors import EngineError, Unsupported
-from . import Engine
+from .interface import Engine, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..instrumentation import Layout
+    from ..abi import Layout, Slot
     from ..runtime import Machine
+    from ..state import Snapshot
 
 BUFFER = 16  # offset of the {current, end} header in the private memory
 
@@ -45,7 +56,7 @@ class ResumeBufferExhausted(Exception):
 
 
 class AsyncifyEngine(Engine):
-    id = "asyncify"
+    name = "asyncify"
     defaults: dict[str, Any] = {
         "buffer_pages": 16,  # size of the private memory holding the resume buffer
         "optimize_level": 0,  # Binaryen optimize level while running the pass (0-4)
@@ -54,6 +65,15 @@ class AsyncifyEngine(Engine):
         "optimize_after": False,  # ... and/or after it
     }
     ranges = {"buffer_pages": (1, 4096), "optimize_level": (0, 4), "shrink_level": (0, 2)}
+    option_space = {
+        "optimize_level": (0, 0, 1, 2, 3),
+        "shrink_level": (0, 0, 1, 2),
+        "optimize_before": (False, False, True),
+        "optimize_after": (False, False, True),
+        # small buffers are cheap to snapshot (the whole private memory is captured at every
+        # suspension) and test the overflow path; 16 pages fit deep stacks
+        "buffer_pages": (1, 1, 2, 16),
+    }
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
         args = {
@@ -71,7 +91,7 @@ class AsyncifyEngine(Engine):
             )
         except binaryen.BinaryenError as exc:
             if exc.kind in ("invalid-output", "died"):  # Binaryen failed on a module it accepted
-                raise EngineError(f"engine {self.id}: {exc}") from None
+                raise EngineError(f"engine {self.name}: {exc}") from None
             # Binaryen rejects the module (its validator's text included) or cannot handle it
             raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None
 
@@ -88,15 +108,19 @@ class AsyncifyEngine(Engine):
         return {*added_globals, *added_memories}
 
     def _buffer(self, machine: "Machine") -> tuple[str, int]:
-        slot = next(s for s in machine.layout.memories if s.origin == "engine")
-        return slot.export, self.config["buffer_pages"] * 65536
+        """(export of the private memory, the buffer's end: the memory's size)."""
+        export = _private_memory(machine.layout).export
+        return export, self._buffer_end(machine, export)
 
-    def start_suspend(self, machine: "Machine") -> None:
+    def _buffer_end(self, machine: "Machine", export: str) -> int:
+        return int(self.config["buffer_pages"]) * 65536
+
+    def start_suspend(self, machine: "Machine", context: RunContext) -> None:
         export, end = self._buffer(machine)
         machine.write_memory(export, BUFFER, struct.pack("<II", BUFFER + 8, end))
         machine.invoke("asyncify_start_unwind", BUFFER)
 
-    def finish_suspend(self, machine: "Machine") -> bytes:
+    def finish_suspend(self, machine: "Machine", context: RunContext) -> bytes:
         machine.invoke("asyncify_stop_unwind")
         export, end = self._buffer(machine)
         current, stored_end = struct.unpack("<II", machine.read_memory(export, BUFFER, 8))
@@ -104,9 +128,35 @@ class AsyncifyEngine(Engine):
             raise ResumeBufferExhausted(f"Asyncify resume buffer overflowed ({current} > {stored_end})")
         return struct.pack("<I", BUFFER)
 
-    def start_resume(self, machine: "Machine", resume: bytes) -> None:
+    def start_resume(self, machine: "Machine", resume: bytes, context: RunContext) -> None:
         (pointer,) = struct.unpack("<I", resume)
         machine.invoke("asyncify_start_rewind", pointer)
 
-    def finish_resume(self, machine: "Machine") -> None:
+    def finish_resume(self, machine: "Machine", context: RunContext) -> None:
         machine.invoke("asyncify_stop_rewind")
+
+    def saved_stack(self, snapshot: "Snapshot", layout: "Layout") -> bytes:
+        """The used part of the buffer in SNAPSHOT's image of the private memory."""
+        data, current = self._saved(snapshot, layout)
+        return data[BUFFER + 8:current]
+
+    def with_saved_stack(self, snapshot: "Snapshot", layout: "Layout", stack: bytes) -> "Snapshot":
+        data, current = self._saved(snapshot, layout)
+        if len(stack) != current - (BUFFER + 8):
+            raise ValueError(f"saved stack of {current - (BUFFER + 8)} bytes replaced by {len(stack)}")
+        index = _private_memory(layout).index
+        data = data[:BUFFER + 8] + stack + data[current:]
+        return replace(snapshot, memories=tuple(replace(m, data=data) if m.index == index else m
+                                                for m in snapshot.memories))
+
+    @staticmethod
+    def _saved(snapshot: "Snapshot", layout: "Layout") -> tuple[bytes, int]:
+        """(the private memory's bytes, the buffer's current end) in SNAPSHOT."""
+        index = _private_memory(layout).index
+        data = next(m.data for m in snapshot.memories if m.index == index)
+        return data, int.from_bytes(data[BUFFER:BUFFER + 4], "little")
+
+
+def _private_memory(layout: "Layout") -> "Slot":
+    """The memory the transform added (the resume buffer's)."""
+    return next(s for s in layout.memories if s.origin == "engine")

@@ -6,12 +6,16 @@ The result must export Binaryen's control functions
 (``asyncify_start_unwind`` … ``asyncify_get_state``) with the same
 semantics, and keep its resume buffer in a linear memory of its own (as
 Binaryen's ``asyncify-in-secondary-memory`` does), so the buffer is neither
-clobbered by nor clobbering the program.  Example, Binaryen's own CLI::
+clobbered by nor clobbering the program.  Example, Binaryen's own CLI (it
+passes the engine contract, ``resumefuzz.testing.smoke_test_engine``)::
 
     --engine "asyncify-compatible:node node_modules/binaryen/bin/wasm-opt {in} --enable-multimemory \\
       --enable-bulk-memory --enable-multivalue --enable-sign-ext --enable-nontrapping-float-to-int \\
-      --enable-mutable-globals --asyncify --pass-arg=asyncify-imports@{import} \\
-      --pass-arg=asyncify-in-secondary-memory -o {out}"
+      --enable-mutable-globals --enable-simd --enable-reference-types --asyncify \\
+      --pass-arg=asyncify-imports@{import} --pass-arg=asyncify-in-secondary-memory -o {out}"
+
+What a snapshot holds is Asyncify's (see ``asyncify.py``); the buffer's end
+is the private memory's size, whatever the command chose.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from ..process import die_with_parent
 from .asyncify import AsyncifyEngine
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..instrumentation import Layout
+    from ..abi import Layout
+    from ..runtime import Machine
 
 #: bytes of the command's stdout/stderr read back for an error message
 _DETAIL_TAIL = 4096
@@ -76,18 +81,24 @@ def _group_running(group: int) -> bool:
 
 
 class CommandEngine(AsyncifyEngine):
-    id = "asyncify-compatible"
+    name = "asyncify-compatible"
     defaults: dict[str, Any] = {"command": ""}
+    option_space: dict[str, tuple[Any, ...]] = {}  # the command is the whole configuration
 
-    def __init__(self, command: str, *, timeout: float = TRANSFORM_TIMEOUT) -> None:
+    def __init__(self, command: str, *, timeout: float = TRANSFORM_TIMEOUT, name: str | None = None) -> None:
         if "{in}" not in command or "{out}" not in command:
-            raise BadInput("--engine asyncify-compatible:CMD: CMD must contain {in} and {out}")
-        super().__init__(command=command)
+            raise BadInput(f"--engine {name or self.name}:CMD: CMD must contain {{in}} and {{out}}")
+        super().__init__(name=name, command=command)
         #: wall-clock seconds the command may run (--transform-timeout); settable after construction
         self.transform_timeout = timeout
 
+    @classmethod
+    def from_spec(cls, name: str, options: str) -> "CommandEngine":
+        """``NAME:CMD``: everything after the first colon is the command."""
+        return cls(options, name=name)
+
     def spec(self) -> str:
-        return f"{self.id}:{self.config['command']}"
+        return f"{self.name}:{self.config['command']}"
 
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
         """Run the command in a process group of its own; a failure of any kind is an EngineError.
@@ -110,16 +121,16 @@ class CommandEngine(AsyncifyEngine):
                 try:
                     returncode = proc.wait(timeout=self.transform_timeout)
                 except subprocess.TimeoutExpired:
-                    raise TransformTimeout(f"engine {self.id}: the transform command did not finish within "
+                    raise TransformTimeout(f"engine {self.name}: the transform command did not finish within "
                                       f"{self.transform_timeout:g}s (--transform-timeout); "
                                       f"its process group was killed") from None
                 finally:
                     _end_group(proc)  # on timeout, and whatever it left running in the background
             if returncode != 0:
                 how = f"killed by signal {-returncode}" if returncode < 0 else f"exit {returncode}"
-                raise EngineError(f"engine {self.id}: transform command failed ({how}): {self._detail(folder)}")
+                raise EngineError(f"engine {self.name}: transform command failed ({how}): {self._detail(folder)}")
             if not target.is_file() or target.stat().st_size == 0:
-                raise EngineError(f"engine {self.id}: transform command exited 0 but wrote no module to {{out}}"
+                raise EngineError(f"engine {self.name}: transform command exited 0 but wrote no module to {{out}}"
                                   f" ({self._detail(folder)})")
             return target.read_bytes()
 
@@ -144,6 +155,5 @@ class CommandEngine(AsyncifyEngine):
                               "(e.g. Binaryen's --pass-arg=asyncify-in-secondary-memory)")
         return super().private_keys(layout)
 
-    def _buffer(self, machine: Any) -> tuple[str, int]:
-        slot = next(s for s in machine.layout.memories if s.origin == "engine")
-        return slot.export, machine.exports[slot.export].data_len(machine.ctx)
+    def _buffer_end(self, machine: "Machine", export: str) -> int:
+        return int(machine.exports[export].data_len(machine.ctx))  # whatever size the transform chose

@@ -1,0 +1,286 @@
+"""The harness ABI: everything a prepared module and the host agree on.
+
+A *prepared* module is the program under test after the harness's rewrites
+(``instrumentation.observe``, ``yieldpoints.inject``), the engine's
+transform and ``instrumentation.expose``.  This module states the contract
+between such a module and the host that runs it; the rewriters, the runtime,
+the runner and the engines all take it from here (an engine author needs
+nothing else).
+
+Imports
+    A program under test may import only the **host interface**, module
+    ``host`` (:data:`HOST_INTERFACE`)::
+
+        out_i32(i32)  out_i64(i64)  out_f32(f32)  out_f64(f64)   record an output event
+        in_i32() -> i32   in_i64() -> i64                        the input stream's next value
+
+    Floats never cross as floats: in the prepared module ``host.out_f32`` and
+    ``host.out_f64`` are shims passing the float's bits to ``rfz.out_f32(i32)``
+    and ``rfz.out_f64(i64)`` (:attr:`HostFunction.prepared`).  Besides, the
+    prepared module imports from the harness, module ``rfz``
+    (:data:`HARNESS_MODULE`)::
+
+        rfz.suspend()                               SUSPEND: the suspending import; the engine's
+                                                    transform unwinds and rewinds at calls of it
+        rfz.capped(i32 kind, i32 index, i64 total)  CAPPED: a grow of memory (kind 0) or table
+                                                    (kind 1) INDEX would take the program's TOTAL
+                                                    pages or slots past a judged cap; the host
+                                                    stops the run (inconclusive)
+
+    The host defines exactly these imports and nothing else.
+
+Exports
+    Every name the harness adds starts with :data:`RESERVED_PREFIX`
+    (``__rfz``); a program export that does is unsupported.  An engine's own
+    exports (Asyncify's ``asyncify_*``) may use any other name::
+
+        __rfz.start, __rfz.call.K    the call plan's wrappers (Layout.calls): the start function
+                                     and the K-th exported function of the program; floats
+                                     travel as integer bits, v128 as two i64, reference
+                                     parameters are passed as null
+        __rfz.fn.I                   function I of the original module (fn_export): function
+                                     references are paired across runs through these
+        __rfz.key.KEY                the item whose key is KEY (key_export), see Keys
+        __rfz.global.I               every global, memory and table of the final module, by its
+        __rfz.memory.I                 index there (item_export)
+        __rfz.table.I
+        __rfz.save                   SAVE: stores every numeric global's bits (floats as integers)
+                                     into the harness memory __rfz.state (STATE_MEMORY) at its
+                                     Slot.offset; one call moves them all
+        __rfz.load                   LOAD: writes every mutable numeric global back from there
+        __rfz.redrop                 REDROP: drops again the data/elem segments the run dropped
+                                     (only if the program drops any)
+
+Keys
+    Globals, memories and tables are paired across runs, and across the
+    engine's transform, by key: ``g3``/``m0``/``t1`` (global 3, memory 0,
+    table 1 of the original module), ``engine.g5`` (an item the engine added,
+    by its index in the final module) or ``rfz.*`` (a harness global)::
+
+        rfz.crossings   i64  yield points crossed so far (CROSSINGS_KEY)
+        rfz.target      i64  the crossing whose yield point calls rfz.suspend; NEVER: none (TARGET_KEY)
+        rfz.site        i32  the yield site crossed last (SITE_KEY)
+        rfz.depth       i32  the program's call depth, a liveness probe (DEPTH_KEY)
+        rfz.dropped.data0, rfz.dropped.elem1, ...   1 once the program dropped that segment
+
+Layout
+    ``instrumentation.expose`` returns the :class:`Layout` of the final
+    module: a :class:`Slot` for each global, memory and table (its key, type,
+    export and, for numeric globals, its place in STATE_MEMORY) and the call
+    plan (:class:`CallSpec`).  The runtime and the engines drive the module
+    through it.
+
+Module text
+    The rewriters name what they add inside the module text ``$__rfz_*``
+    (:func:`symbol`); these names never reach the host.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .values import CARRIER, Signature
+
+__all__ = [
+    "CAPPED", "CROSSINGS_KEY", "CallSpec", "DEPTH_KEY", "HARNESS_MODULE", "HOST_IMPORTS", "HOST_INTERFACE",
+    "HOST_MODULE", "HostFunction", "Import", "KIND_MEMORY", "KIND_TABLE", "LOAD", "Layout", "NEVER", "REDROP",
+    "RESERVED_PREFIX", "SAVE", "SITE_KEY", "SYMBOL_PREFIX", "START_CALL", "START_EXPORT", "STATE_MEMORY", "SUSPEND", "Slot",
+    "TARGET_KEY", "call_export", "dropped_key", "engine_key", "export_key", "fn_export", "fn_index",
+    "is_call_export", "item_export", "key_export", "program_key", "symbol",
+]
+
+HOST_MODULE = "host"
+HARNESS_MODULE = "rfz"
+RESERVED_PREFIX = "__rfz"
+
+# ---------------------------------------------------------------------------
+# imports
+
+
+@dataclass(frozen=True)
+class Import:
+    """A function the module imports: (module, name) and its type."""
+
+    module: str
+    name: str
+    signature: Signature
+
+    def declaration(self, symbol: str) -> str:
+        """The import as a module field of the (printed) text, the function named SYMBOL."""
+        func = " ".join(part for part in ("func", symbol, str(self.signature)) if part)
+        return f'  (import "{self.module}" "{self.name}" ({func}))'
+
+
+@dataclass(frozen=True)
+class HostFunction:
+    """One function of the host interface."""
+
+    name: str  # field in module "host"
+    direction: str  # "out": records an output event of TYPE; "in": returns the input stream's next TYPE
+    type: str
+
+    @property
+    def signature(self) -> Signature:
+        return Signature((self.type,), ()) if self.direction == "out" else Signature((), (self.type,))
+
+    @property
+    def shimmed(self) -> bool:
+        """Whether the prepared module reaches it through a shim (a float output: bits, never a float)."""
+        return self.direction == "out" and self.type in CARRIER
+
+    @property
+    def prepared(self) -> Import:
+        """The import as the prepared module has it."""
+        if self.shimmed:
+            return Import(HARNESS_MODULE, self.name, Signature((CARRIER[self.type],), ()))
+        return Import(HOST_MODULE, self.name, self.signature)
+
+
+#: The complete host interface, in the order programs' imports are listed.
+HOST_INTERFACE: tuple[HostFunction, ...] = tuple(
+    HostFunction(f"{direction}_{type_}", direction, type_)
+    for direction, types in (("out", ("i32", "i64", "f32", "f64")), ("in", ("i32", "i64")))
+    for type_ in types
+)
+#: import field -> signature, of the host interface
+HOST_IMPORTS: dict[str, Signature] = {fn.name: fn.signature for fn in HOST_INTERFACE}
+
+SUSPEND = Import(HARNESS_MODULE, "suspend", Signature((), ()))
+CAPPED = Import(HARNESS_MODULE, "capped", Signature(("i32", "i32", "i64"), ()))
+#: CAPPED's kind argument
+KIND_MEMORY, KIND_TABLE = 0, 1
+
+# ---------------------------------------------------------------------------
+# exports
+
+START_CALL = "<start>"  # the call plan's name of the start function
+START_EXPORT = f"{RESERVED_PREFIX}.start"
+REDROP = f"{RESERVED_PREFIX}.redrop"
+SAVE = f"{RESERVED_PREFIX}.save"
+LOAD = f"{RESERVED_PREFIX}.load"
+STATE_MEMORY = f"{RESERVED_PREFIX}.state"
+_CALL = f"{RESERVED_PREFIX}.call."
+_FN = f"{RESERVED_PREFIX}.fn."
+_KEY = f"{RESERVED_PREFIX}.key."
+
+
+def call_export(number: int) -> str:
+    """The wrapper of the program's NUMBER-th exported function."""
+    return f"{_CALL}{number}"
+
+
+def is_call_export(name: str) -> bool:
+    return name.startswith(_CALL)
+
+
+def fn_export(index: int) -> str:
+    return f"{_FN}{index}"
+
+
+def fn_index(export: str) -> int | None:
+    """I of an ``__rfz.fn.I`` export, None for any other export."""
+    return int(export[len(_FN):]) if export.startswith(_FN) else None
+
+
+def key_export(key: str) -> str:
+    return f"{_KEY}{key}"
+
+
+def export_key(export: str) -> str | None:
+    """KEY of an ``__rfz.key.KEY`` export, None for any other export."""
+    return export[len(_KEY):] if export.startswith(_KEY) else None
+
+
+def item_export(kind: str, index: int) -> str:
+    """The export of the final module's KIND ("global", "memory", "table") INDEX."""
+    return f"{RESERVED_PREFIX}.{kind}.{index}"
+
+
+# ---------------------------------------------------------------------------
+# keys
+
+_HARNESS_KEY = f"{HARNESS_MODULE}."  # harness keys share the harness's import module name
+_ENGINE_KEY = "engine."
+
+CROSSINGS_KEY = f"{_HARNESS_KEY}crossings"
+TARGET_KEY = f"{_HARNESS_KEY}target"
+SITE_KEY = f"{_HARNESS_KEY}site"
+DEPTH_KEY = f"{_HARNESS_KEY}depth"
+NEVER = (1 << 64) - 1  # TARGET_KEY's value meaning "never suspend"
+
+
+def program_key(kind: str, index: int) -> str:
+    """The key of the original module's KIND ("global", "memory", "table") INDEX."""
+    return f"{kind[0]}{index}"
+
+
+def engine_key(kind: str, index: int) -> str:
+    """The key of an item the engine added: KIND INDEX of the final module."""
+    return f"{_ENGINE_KEY}{program_key(kind, index)}"
+
+
+def dropped_key(kind: str, number: str) -> str:
+    """The key of the flag set once the program dropped KIND ("data", "elem") segment NUMBER."""
+    return f"{_HARNESS_KEY}dropped.{kind}{number}"
+
+
+# ---------------------------------------------------------------------------
+# layout
+
+
+@dataclass(frozen=True)
+class CallSpec:
+    """One entry of the driver's call plan."""
+
+    name: str  # export name, or START_CALL
+    wrapper: str  # the harness export to call
+    params: tuple[str, ...]  # original parameter types
+    results: tuple[str, ...]  # original result types
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A global, memory or table of the final module, paired by key across runs."""
+
+    index: int
+    key: str  # see Keys in the module doc
+    type: str  # value type, "memory", or the table's element type
+    mutable: bool
+    export: str  # harness export of the item itself
+    maximum: int | None = None
+    offset: int = -1  # globals: where SAVE/LOAD keep its bits in STATE_MEMORY (-1: a reference, not there)
+
+    @property
+    def origin(self) -> str:
+        """Who added the item: "harness", "engine" or "program"."""
+        return "harness" if self.key.startswith(_HARNESS_KEY) else "engine" if self.key.startswith(_ENGINE_KEY) \
+            else "program"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The final module as the runtime and the engines drive it."""
+
+    globals: tuple[Slot, ...]
+    memories: tuple[Slot, ...]
+    tables: tuple[Slot, ...]
+    calls: tuple[CallSpec, ...]
+    has_redrop: bool
+    exports: frozenset[str]
+    visible: frozenset[str]  # keys of items the program itself exports
+
+    def keys(self) -> set[str]:
+        return {s.key for s in (*self.globals, *self.memories, *self.tables)}
+
+
+# ---------------------------------------------------------------------------
+# module text
+
+
+def symbol(name: str) -> str:
+    """The name of something the harness adds inside the module text."""
+    return f"${RESERVED_PREFIX}_{name}"
+
+
+#: every harness symbol starts so
+SYMBOL_PREFIX = symbol("")

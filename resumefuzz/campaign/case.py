@@ -1,0 +1,119 @@
+"""Case execution: generate, prepare and judge one case (in a worker), as a typed result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from resumefuzz.fuzz import GeneratedCase, get_generator
+
+from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE, Judge
+from ..errors import EngineError, Inconclusive, TransformTimeout, Unsupported
+from ..preparation import prepare
+from ..yieldpoints import YieldPoints
+from .plan import CasePlan, Options
+
+UNSUPPORTED, ENGINE_ERROR, TRANSFORM_HANG, ERROR = "unsupported", "engine_error", "transform_hang", "error"
+#: what a case can come to: judged (equal, divergent), inconclusive (a budget ran out), or not judged
+STATUSES = (EQUAL, DIVERGENT, INCONCLUSIVE, UNSUPPORTED, ENGINE_ERROR, TRANSFORM_HANG, ERROR)
+
+
+@dataclass(frozen=True)
+class Size:
+    module_bytes: int
+    suspensions: int
+
+
+@dataclass(frozen=True)
+class RecordedFinding:
+    """A divergence written (or found already written) under OUT/findings/SIGNATURE/."""
+
+    signature: str
+    written: bool  # False: OUT already held this signature
+    facets: list[str]
+    before: Size  # as found
+    after: Size  # as written (minimized)
+    minimization_cut: bool  # the time budget ended minimization early
+
+
+@dataclass
+class CaseResult:
+    status: str  # one of STATUSES
+    why: str = ""  # why not judged, or what ran out
+    traceback: str = ""  # a harness error's
+    crossings: int = 0
+    schedules: int = 0
+    suspensions: int = 0
+    stack: int = 0  # suspensions at a site with values on the operand stack
+    deep: int = 0  # suspensions at program call depth > 3
+    grown: int = 0  # suspensions after a memory.grow
+    allowances: dict[str, int] = field(default_factory=dict)  # transform-policy allowances, by kind
+    finding: RecordedFinding | None = None
+
+
+def generate(plan: CasePlan) -> GeneratedCase:
+    """PLAN's module, made by its generator."""
+    return get_generator(plan.generator).generate(plan.seed, plan.profile)
+
+
+def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], None] | None = None,
+             deadline: float | None = None) -> CaseResult:
+    """Judge one case; DEADLINE (epoch seconds) bounds the minimization of a finding."""
+    from ..engines import get_engine
+    from .findings import record_finding
+
+    case = generate(plan)
+    engine = get_engine(plan.engine)
+    _configure(engine, options)
+    try:
+        prep = prepare(case.wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
+        judge = Judge(prep, plan.seed)
+    except TransformTimeout as exc:  # the system under test hung: a finding, as a hanging run is
+        return CaseResult(TRANSFORM_HANG, str(exc))
+    except EngineError as exc:
+        return CaseResult(ENGINE_ERROR, str(exc))
+    except Unsupported as exc:
+        return CaseResult(UNSUPPORTED, str(exc))
+    except Inconclusive as exc:
+        return CaseResult(INCONCLUSIVE, str(exc))
+    result = CaseResult(EQUAL, crossings=judge.crossings)
+    if judge.inconclusive:
+        result.status = INCONCLUSIVE
+        return result
+    try:
+        finding = judge.transform()  # may compile a NaN-canonicalizing pair (budgets apply)
+    except Inconclusive as exc:
+        result.status, result.why = INCONCLUSIVE, str(exc)
+        return result
+    except Unsupported as exc:
+        return CaseResult(UNSUPPORTED, str(exc))
+    result.allowances = dict(judge.allowances)
+    exhausted = 0
+    if finding is None:
+        for finding, c in judge.schedules(plan.schedule, stop_at_finding=True):
+            result.schedules += 1
+            result.suspensions += len(c.suspensions)
+            for probe in c.probes:
+                height = prep.sites[probe.site] if 0 <= probe.site < len(prep.sites) else None
+                result.stack += bool(height)
+                result.deep += probe.depth > 3
+                result.grown += probe.grown
+            exhausted += bool(c.exhausted)
+    if finding is None:
+        if result.schedules and exhausted == result.schedules:
+            result.status = INCONCLUSIVE
+        return result
+    if notify is not None:
+        notify(finding.facets)  # minimization may take longer than a case
+    result.status = DIVERGENT
+    if deadline is None:
+        deadline = time.time() + options.minimize_timeout
+    result.finding = record_finding(plan, options, case, judge, finding, deadline)
+    return result
+
+
+def _configure(engine: Any, options: Options) -> None:
+    """Campaign-wide engine settings (an external transform's wall-clock limit)."""
+    if hasattr(engine, "transform_timeout"):
+        engine.transform_timeout = options.transform_timeout

@@ -1,0 +1,156 @@
+"""Findings: minimize a divergence (schedule, then module through its generator) and write it.
+
+A finding goes to ``OUT/findings/<signature>/``, written into a temporary
+directory first and renamed into place, so it is either complete or absent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from resumefuzz.fuzz import GeneratedCase, get_generator
+
+from ..checker import DIVERGENT, Finding, Judge
+from ..files import write_atomic
+from ..minimize import Predicate, minimize_schedule
+from ..schedule import Schedule
+from .case import RecordedFinding, Size, generate
+from .plan import CAMPAIGN_SCHEDULE, CasePlan, Options
+
+_MINIMIZATION = {False: "complete",
+                 True: "cut short: the campaign's time budget ran out (module and schedule may be larger than needed)"}
+
+
+def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge: Judge, finding: Finding,
+                   deadline: float) -> RecordedFinding:
+    """Minimize FINDING of CASE until DEADLINE (epoch seconds), then write it; a finding whose
+    minimization the deadline cut short is still written, and says so."""
+    facets = sorted(set(finding.facets))
+    before = Size(len(case.wasm), len(finding.schedule.crossings) if finding.schedule else 0)
+    if finding.schedule is None:
+        schedule = Schedule("none", ())
+    elif time.time() < deadline:
+        schedule = minimize_schedule(judge, finding, deadline=deadline)
+    else:
+        schedule = finding.schedule
+    spec = "none" if not schedule.crossings else f"{schedule.label};spread:8"
+    if finding.schedule is not None and not schedule.label.startswith("at:"):
+        spec = "at:" + ",".join(map(str, schedule.crossings))
+    predicate = _predicate(plan, spec, facets)
+    written = case
+    cut = options.shrink_attempts > 0 and time.time() >= deadline
+    if options.shrink_attempts > 0 and not cut:
+        written = get_generator(plan.generator).shrink(case, predicate, deadline=deadline,
+                                                       attempts=options.shrink_attempts) or case
+    cut = cut or time.time() >= deadline
+    # The recorded case must replay: re-judge exactly what is written.
+    verdict = predicate.verdict(written.wasm)
+    if verdict is None or verdict.status != DIVERGENT:
+        written = case
+        verdict = predicate.verdict(written.wasm) or _predicate(plan, CAMPAIGN_SCHEDULE, facets).verdict(written.wasm)
+        spec = spec if verdict is not None and verdict.status == DIVERGENT else CAMPAIGN_SCHEDULE
+    after = Size(len(written.wasm), len(schedule.crossings))
+    files = _case_files(plan, written, {"facets": facets, "before": asdict(before), "after": asdict(after),
+                                        "minimization": _MINIMIZATION[cut]},
+                        (verdict.report if verdict else "replay did not reproduce; see case.json\n")
+                        + (f"note: {_MINIMIZATION[True]}\n" if cut else ""), spec)
+    files["schedule.json"] = json.dumps({"spec": spec, "crossings": list(schedule.crossings),
+                                         "original": finding.schedule and list(finding.schedule.crossings)},
+                                        indent=2)
+    files["engine.json"] = json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
+                                       "wasmtime_opt": plan.wasmtime_opt}, indent=2)
+    try:
+        from .. import wasmtools
+
+        files["module.wat"] = written.text if written.text is not None else wasmtools.print_text(written.wasm)
+    except Exception:  # noqa: BLE001 - printing is a convenience
+        pass
+    signature = signature_of(facets, plan.engine, written.wasm)
+    return RecordedFinding(signature, write_finding(options.out, signature, files), facets, before, after, cut)
+
+
+def unjudged_finding(out: Path, plan: CasePlan, headline: str, *, kind: str = "",
+                     facets: list[str] | None = None) -> tuple[str, bool]:
+    """Write PLAN's module as it was generated: a crash, hang or memory blow-up of the system under
+    test (KIND), or a divergence (FACETS) whose minimization the budget cut.  (signature, written)"""
+    case = generate(plan)
+    if facets is None:
+        fields: dict[str, Any] = {"kind": kind}
+        signature = f"{kind}-{hashlib.sha256(case.wasm).hexdigest()[:12]}"
+    else:
+        fields = {"facets": facets, "minimization": "not run: the time budget ended before it finished"}
+        signature = signature_of(facets, plan.engine, case.wasm)
+    files = _case_files(plan, case, fields, f"resumefuzz fuzz: {headline}\ncase: {json.dumps(asdict(plan))}\n",
+                        plan.schedule)
+    return signature, write_finding(out, signature, files)
+
+
+def _case_files(plan: CasePlan, case: GeneratedCase, fields: dict[str, Any], report: str,
+                spec: str) -> dict[str, bytes | str]:
+    """The files every finding has: the module, case.json (the plan, generator record and FIELDS),
+    the report and the replay script (judging under schedule SPEC)."""
+    files: dict[str, bytes | str] = {
+        "module.wasm": case.wasm,
+        "case.json": json.dumps({**asdict(plan), **case.record, **fields}, indent=2),
+        "report.txt": report,
+        "replay": _replay_script(_predicate(plan, spec, [])),
+    }
+    if case.input is not None:
+        files["smith-input.bin"] = case.input
+    return files
+
+
+def _predicate(plan: CasePlan, spec: str, facets: list[str]) -> Predicate:
+    """Judging as PLAN does under schedule SPEC; interesting when it diverges on one of FACETS."""
+    return Predicate(plan.engine, plan.seed, spec, plan.yield_points, plan.wasmtime_opt, tuple(facets))
+
+
+def _replay_script(predicate: Predicate) -> str:
+    args = " ".join(shlex.quote(a) for a in predicate.check_args())
+    python = shlex.quote(sys.executable)
+    return ("#!/bin/sh\n# Reproduce this finding (exit 1 = still divergent), with the interpreter that found it.\n"
+            f'cd "$(dirname "$0")" && exec {python} -m resumefuzz check module.wasm {args} "$@"\n')
+
+
+def signature_of(facets: list[str], engine: str, module: bytes) -> str:
+    """A finding's name: its facets and a digest of the engine spec and the module's shape
+    (names and constants blanked, so near-identical modules share it)."""
+    from .. import wasmtools
+
+    try:
+        shape = re.sub(r"\$\S+|-?\b\d[\w.+:-]*|\"[^\"]*\"|\(;\d+;\)", "", wasmtools.print_text(module))
+    except Exception:  # noqa: BLE001
+        shape = module.hex()
+    digest = hashlib.sha256(f"{engine}\n{shape}".encode()).hexdigest()[:12]
+    return f"{'+'.join(facets)}-{digest}"
+
+
+def write_finding(out: Path, signature: str, files: dict[str, bytes | str]) -> bool:
+    """Atomically create OUT/findings/SIGNATURE/ with FILES; False if it already exists."""
+    root = out / "findings"
+    final = root / signature
+    if final.exists():
+        return False
+    tmp = root / f".tmp-{signature}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name, content in files.items():
+        write_atomic(tmp / name, content)
+    if "replay" in files:
+        (tmp / "replay").chmod(0o755)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        return False
+    return True

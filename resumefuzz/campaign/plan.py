@@ -1,0 +1,84 @@
+"""Planning: a campaign's options, and each case as a deterministic function of (campaign seed, case number)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import limits
+from ..engines import draw_spec
+from ..host import splitmix64
+
+CAMPAIGN_SCHEDULE = "quick"
+_YIELD_CHOICES = ("all", "all", "entry,loop,call", "loop", "call,loop")
+_WASMTIME_OPT = ("speed", "none", "speed_and_size")
+_SCHEDULE_CHOICES = (CAMPAIGN_SCHEDULE,) * 3 + ("systematic",)
+#: salts of a case's draws from its seed (an engine's options are salted by their names)
+_ENGINE_SALT, _YIELD_SALT, _WASMTIME_SALT, _SCHEDULE_SALT = 10, 6, 7, 8
+
+
+@dataclass(frozen=True)
+class Options:
+    generator: str = "smith"
+    profile: str = "core"
+    #: engine specs; each case runs one (drawn when there are several), its options drawn from the
+    #: engine's option space unless the spec gives options
+    engines: tuple[str, ...] = ("asyncify",)
+    time_limit: float | None = None
+    cases: int | None = None
+    jobs: int = 1
+    seed: int = 0
+    out: Path = Path("out/fuzz")
+    case_timeout: float = 60.0
+    minimize_timeout: float = 600.0
+    memory_limit_mb: int = 4096
+    shrink_attempts: int = 40
+    progress: bool = True
+    stop_on_finding: bool = False  # end the campaign at the first finding
+    transform_timeout: float = limits.TRANSFORM_TIMEOUT  # an external transform command's wall-clock limit
+    #: the liveness gate: a campaign that judged too little exits 3 (see `gate`)
+    max_unjudged: float = 0.5  # highest share of cases not judged (unsupported, engine error, harness error)
+    min_suspensions: int = 1  # fewest suspensions a campaign must perform
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    """Everything a case is, as plain data (recorded with every finding)."""
+
+    index: int
+    seed: int
+    generator: str  # the generator that makes the case (a composite's member)
+    profile: str
+    engine: str  # the engine spec it runs, options drawn
+    yield_points: str
+    wasmtime_opt: str
+    schedule: str
+
+    @classmethod
+    def make(cls, options: Options, index: int) -> "CasePlan":
+        from resumefuzz.fuzz import get_generator
+
+        seed = splitmix64(options.seed * 0x100000001 + index)
+
+        def pick(salt: int, choices: tuple[Any, ...]) -> Any:
+            return choices[splitmix64(seed ^ salt) % len(choices)]
+
+        engines = options.engines
+        engine = draw_spec(engines[0] if len(engines) == 1 else pick(_ENGINE_SALT, engines), pick)
+        return cls(index, seed, get_generator(options.generator).member(seed).name, options.profile, engine,
+                   pick(_YIELD_SALT, _YIELD_CHOICES), pick(_WASMTIME_SALT, _WASMTIME_OPT),
+                   pick(_SCHEDULE_SALT, _SCHEDULE_CHOICES))
+
+
+def parse_engines(text: str) -> tuple[str, ...]:
+    """``--engines`` ``SPEC,SPEC,...``: an item ``key=value`` (no ``:`` before its ``=``) continues the
+    spec before it, so ``asyncify,faulty:lose-local,optimize-level=2`` is two specs."""
+    specs: list[str] = []
+    for item in text.split(","):
+        key, eq, _ = item.partition("=")
+        if specs and eq and ":" not in key:
+            specs[-1] += "," + item
+        else:
+            specs.append(item.strip())
+    return tuple(specs)

@@ -1,0 +1,210 @@
+"""Campaign statistics, the liveness gate (a campaign's exit code) and what a campaign shows."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE
+from .case import ENGINE_ERROR, ERROR, UNSUPPORTED, CaseResult
+from .plan import Options
+
+
+@dataclass
+class Stats:
+    cases: int = 0
+    equal: int = 0
+    divergent: int = 0
+    inconclusive: int = 0
+    unsupported: int = 0
+    engine_errors: int = 0  # the engine's transform failed on a module (exit, timeout, invalid output)
+    errors: int = 0  # harness errors (a bug in resumefuzz itself)
+    crashes: int = 0
+    hangs: int = 0
+    memory: int = 0
+    duplicates: int = 0  # divergences whose signature was already recorded in OUT (still divergences)
+    cut: int = 0  # cases stopped unfinished at the end of the time budget (not judged, not counted in `cases`)
+    minimization_cut: int = 0  # findings written unminimized or part-minimized because the budget ran out
+    schedules: int = 0
+    suspensions: int = 0
+    # liveness: what the suspensions looked like
+    cases_suspended: int = 0  # cases with at least one suspension
+    stack_suspensions: int = 0  # suspensions at a site with values on the operand stack
+    deep_suspensions: int = 0  # suspensions at program call depth > 3
+    grown_suspensions: int = 0  # suspensions after a memory.grow
+    findings: list[str] = field(default_factory=list)  # new signatures this run
+    known: list[str] = field(default_factory=list)  # signatures found again that OUT already held
+    #: A-vs-B differences the transform policy excused (README "Transform policy"), by allowance:
+    #: "nan payload", "trap kind", "same body" (liveness: does the campaign reach optimizer effects?)
+    allowances: dict[str, int] = field(default_factory=dict)
+    unsupported_reasons: dict[str, int] = field(default_factory=dict)
+    engine_error_reasons: dict[str, int] = field(default_factory=dict)
+    first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size, new
+    interrupted: bool = False  # stopped by Ctrl-C / SIGTERM
+    started: float = field(default_factory=time.time)
+    elapsed: float = 0.0
+
+    @property
+    def diverged(self) -> int:
+        """Cases that showed a divergence of any kind, new or already known."""
+        return self.divergent + self.crashes + self.hangs + self.memory
+
+    @property
+    def judged(self) -> int:
+        return self.equal + self.divergent
+
+    @property
+    def unjudged(self) -> int:
+        return self.unsupported + self.engine_errors + self.errors
+
+    def add(self, result: CaseResult) -> None:
+        """Count a case a worker finished (a transform hang is counted by :meth:`lost`)."""
+        self.cases += 1
+        self.schedules += result.schedules
+        self.suspensions += result.suspensions
+        self.cases_suspended += result.suspensions > 0
+        self.stack_suspensions += result.stack
+        self.deep_suspensions += result.deep
+        self.grown_suspensions += result.grown
+        for kind, count in result.allowances.items():
+            self.allowances[kind] = self.allowances.get(kind, 0) + count
+        if result.status == EQUAL:
+            self.equal += 1
+        elif result.status == DIVERGENT:
+            self.divergent += 1
+            self.minimization_cut += bool(result.finding and result.finding.minimization_cut)
+        elif result.status == INCONCLUSIVE:
+            self.inconclusive += 1
+        elif result.status == UNSUPPORTED:
+            self.unsupported += 1
+            _tally(self.unsupported_reasons, result.why)
+        elif result.status == ENGINE_ERROR:
+            self.engine_errors += 1
+            _tally(self.engine_error_reasons, result.why)
+        elif result.status == ERROR:
+            self.errors += 1
+        else:
+            raise ValueError(f"not a counted case status: {result.status!r}")
+
+    def lost(self, kind: str) -> None:
+        """Count a case the system under test lost: a crash, hang or memory blow-up."""
+        self.cases += 1
+        if kind == "crash":
+            self.crashes += 1
+        elif kind == "hang":
+            self.hangs += 1
+        elif kind == "memory":
+            self.memory += 1
+        else:
+            raise ValueError(f"not a lost-case kind: {kind!r}")
+
+    def line(self) -> str:
+        rate = lambda n: n / max(self.elapsed, 1e-9)  # noqa: E731
+        return (f"{self.elapsed:6.1f}s  cases {self.cases} ({rate(self.cases):.1f}/s)  schedules {self.schedules} "
+                f"({rate(self.schedules):.1f}/s)  suspensions {self.suspensions}  findings {len(self.findings)}  "
+                f"inconclusive {self.inconclusive}  unsupported {self.unsupported}  engine errors {self.engine_errors}")
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["modules_per_second"] = self.cases / max(self.elapsed, 1e-9)
+        data["schedules_per_second"] = self.schedules / max(self.elapsed, 1e-9)
+        return data
+
+
+#: exit codes of a campaign (`resumefuzz fuzz`, `smoke`)
+EXIT_CLEAN, EXIT_DIVERGED, EXIT_BAD_USAGE, EXIT_UNEXERCISED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
+    """The campaign's exit code and, unless clean, a one-line reason.
+
+    1 whenever any case diverged (new or already-known signature, crash, hang,
+    memory blow-up); otherwise 3 when the campaign exercised too little to
+    mean anything: no case judged, more than ``max_unjudged`` of the cases
+    not judged (unsupported, engine errors, harness errors), or fewer than
+    ``min_suspensions`` suspensions; 130 when interrupted; else 0.
+    """
+    if stats.diverged or stats.findings or stats.known:
+        known = f", {len(stats.known)} already recorded in {options.out / 'findings'}" if stats.known else ""
+        return EXIT_DIVERGED, f"{stats.diverged} case(s) diverged ({len(stats.findings)} new finding(s){known})"
+    if stats.interrupted:
+        return EXIT_INTERRUPTED, "interrupted"
+    why = None
+    unjudged = (f"{stats.unsupported} unsupported, {stats.engine_errors} engine error(s), "
+                f"{stats.errors} harness error(s)")
+    if stats.cases == 0:
+        why = "no case ran"
+    elif stats.judged == 0:
+        why = f"no case was judged ({unjudged}, {stats.inconclusive} inconclusive of {stats.cases})"
+    elif stats.unjudged > options.max_unjudged * stats.cases:
+        why = (f"{stats.unjudged} of {stats.cases} cases were not judged ({unjudged}), above "
+               f"--max-unjudged {options.max_unjudged:g}")
+    elif stats.suspensions < options.min_suspensions:
+        why = f"{stats.suspensions} suspension(s), below --min-suspensions {options.min_suspensions}"
+    if why is not None:
+        return EXIT_UNEXERCISED, f"the campaign exercised too little: {why}"
+    return EXIT_CLEAN, None
+
+
+def _tally(reasons: dict[str, int], why: str) -> None:
+    reason = re.sub(r"\(at [^)]*\)|\d+", "N", why)[:100]
+    reasons[reason] = reasons.get(reason, 0) + 1
+
+
+
+class Display:
+    """Live progress: a rich status line on a terminal, a log line every 10 s otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.live = None
+        self.last = 0.0
+        if enabled and sys.stderr.isatty():
+            from rich.console import Console
+            from rich.live import Live
+
+            self.live = Live(console=Console(stderr=True), refresh_per_second=4, transient=False)
+            self.live.start()
+
+    def update(self, stats: Stats) -> None:
+        if not self.enabled:
+            return
+        if self.live is not None:
+            self.live.update(stats.line())
+        elif time.monotonic() - self.last >= 10:
+            print(stats.line(), file=sys.stderr, flush=True)
+            self.last = time.monotonic()
+
+    def close(self, stats: Stats) -> None:
+        if self.live is not None:
+            self.live.update(stats.line())
+            self.live.stop()
+
+
+def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
+    lines = [
+        f"resumefuzz fuzz: {stats.cases} case(s) in {stats.elapsed:.1f}s "
+        f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)"
+        + (" — interrupted" if stats.interrupted else ""),
+        f"  equal {stats.equal} · divergent {stats.divergent} · inconclusive {stats.inconclusive} · "
+        f"unsupported {stats.unsupported} · engine errors {stats.engine_errors} · harness errors {stats.errors} · "
+        f"crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}"
+        + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
+        f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
+        f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow",
+        "  transform policy allowances (A vs B, optimizing engines): "
+        + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),
+        f"  findings {len(stats.findings)} new, {len(stats.known)} already recorded (divergent cases: {stats.diverged})"
+        + (f"; {stats.minimization_cut} not fully minimized (budget)" if stats.minimization_cut else ""),
+        f"  stats: {out / 'stats.json'}",
+    ]
+    lines += [f"  finding: {out / 'findings' / s}" for s in stats.findings]
+    lines += [f"  known:   {out / 'findings' / s}" for s in stats.known]
+    if options is not None:
+        code, reason = gate(stats, options)
+        lines.append(f"  verdict: exit {code}" + (f": {reason}" if reason else ": clean"))
+    return "\n".join(lines)
