@@ -193,9 +193,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     selftest = sub.add_parser(
         "selftest", help="measure the harness: a campaign against each fault-injecting engine",
-        description="Run a campaign against each faulty engine until its first finding (or the budget), then the "
-                    "correct engine for the same budget, and print a table. Exit 0 when every fault is found and "
-                    "the correct engine reports nothing, 1 otherwise.")
+        description="Plant each fault into the engine (faulty:FAULT@ENGINE) and run a campaign until its first "
+                    "finding (or the budget), then the engine itself for the same budget, and print a table. Exit 0 "
+                    "when every fault is found and the engine itself reports nothing, 1 otherwise.")
+    selftest.add_argument("--engine", default="asyncify",
+                          help="engine spec to plant the faults into and to run clean (default: asyncify); given by "
+                               "bare name, each case draws its options as in fuzz")
     selftest.add_argument("--budget", type=_duration, default=60.0, help="per campaign (default 60s)")
     selftest.add_argument("--faults", help="comma-separated subset (default: all)")
     selftest.add_argument("--json", type=Path, help="write the table as JSON here")
@@ -362,8 +365,9 @@ def _selftest(args: argparse.Namespace) -> int:
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise BadInput(f"--faults: unknown fault {unknown[0]!r} (faults: {', '.join(FAULTS)})")
+    planned = selftest.plan(faults, args.engine)
     prepare_out_dir(args.out)
-    rows = selftest.run(faults, budget=args.budget, jobs=args.jobs, seed=args.seed, out=args.out)
+    rows = selftest.run(planned, budget=args.budget, jobs=args.jobs, seed=args.seed, out=args.out)
     print(selftest.table(rows))
     if args.json is not None:
         selftest.write_json(args.json, rows, args.budget)

@@ -1,8 +1,11 @@
 """Measure the harness itself: does a campaign find each planted fault, and how fast?
 
-For every fault-injecting engine a campaign runs until its first finding or
-the budget; the correct engine then runs for the same budget and must find
-nothing (no false positives).
+The faults are planted into one engine (``--engine SPEC``, default
+``asyncify``): for every fault a campaign runs ``faulty:FAULT@SPEC`` until its
+first finding or the budget; SPEC itself then runs for the same budget and
+must find nothing (no false positives).  A fault that cannot be planted into
+SPEC's engine (see ``engines.faults.inapplicable``) is skipped, and its row
+says why.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from pathlib import Path
 
 from .campaign import Campaign, Options
 from .files import write_atomic
-from .engines.faults import FAULTS
+from .engines import get_engine
+from .engines.faults import FAULTS, inapplicable, planted
 
 CORRECT = "(correct engine)"
 
@@ -28,41 +32,77 @@ class Row:
     suspensions: int | None
     facets: list[str]
     expected_facet: str
+    engine: str  # the spec the campaign ran
+    skipped: str | None = None  # why the fault was not run (it cannot be planted into the engine)
 
     @property
     def ok(self) -> bool:
-        return self.found != (self.fault == CORRECT)
+        return self.skipped is not None or self.found != (self.fault == CORRECT)
 
 
-def run(faults: list[str], *, budget: float, jobs: int, seed: int, out: Path,
+@dataclass(frozen=True)
+class Planned:
+    fault: str  # a fault, or CORRECT
+    spec: str  # the engine its campaign runs
+    skipped: str | None  # why it does not run (the fault cannot be planted into the engine)
+
+
+def plan(faults: list[str], engine: str) -> list[Planned]:
+    """A campaign per fault planted into ENGINE (a spec), then ENGINE itself; every spec is checked here
+    (bad input raises before anything runs)."""
+    base = get_engine(engine)
+    planned = []
+    for fault in faults:
+        spec, reason = planted(fault, engine), inapplicable(fault, base)
+        if reason is None:
+            get_engine(spec)
+        planned.append(Planned(fault, spec, reason))
+    return [*planned, Planned(CORRECT, engine, None)]
+
+
+def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Path,
         progress: bool = False, log: object = print) -> list[Row]:
+    """Run PLANNED (see :func:`plan`) in order: a row per campaign, or per skipped fault."""
     rows = []
-    for fault in [*faults, CORRECT]:
-        engine = "asyncify" if fault == CORRECT else f"faulty:{fault}"
-        stats = Campaign(Options(generator="mixed", engines=(engine,), time_limit=budget, jobs=jobs, seed=seed,
-                                 out=out / fault.strip("()").replace(" ", "-"), progress=progress,
-                                 stop_on_finding=fault != CORRECT, shrink_attempts=10)).run()
+    for item in planned:
+        expected = FAULTS[item.fault][1] if item.fault in FAULTS else "-"
+        if item.skipped is not None:
+            rows.append(Row(item.fault, False, 0.0, 0, None, None, [], expected, item.spec, item.skipped))
+            log(f"skip {item.fault}: {item.skipped}")  # type: ignore[operator]
+            continue
+        stats = Campaign(Options(generator="mixed", engines=(item.spec,), time_limit=budget, jobs=jobs, seed=seed,
+                                 out=out / item.fault.strip("()").replace(" ", "-"), progress=progress,
+                                 stop_on_finding=item.fault != CORRECT, shrink_attempts=10)).run()
         first = stats.first_finding or {}
-        row = Row(fault, bool(stats.diverged), round(first.get("seconds", stats.elapsed), 1),
+        row = Row(item.fault, bool(stats.diverged), round(first.get("seconds", stats.elapsed), 1),
                   first.get("cases", stats.cases), first.get("module_bytes"), first.get("suspensions"),
-                  first.get("facets", []), FAULTS[fault][1] if fault in FAULTS else "-")
+                  first.get("facets", []), expected, item.spec)
         rows.append(row)
-        log(f"{'ok  ' if row.ok else 'FAIL'} {fault}: {'found' if row.found else 'nothing found'} "  # type: ignore[operator]
+        log(f"{'ok  ' if row.ok else 'FAIL'} {item.fault}: {'found' if row.found else 'nothing found'} "  # type: ignore[operator]
             f"after {row.seconds}s, {row.cases} case(s)")
     return rows
 
 
+def measured(rows: list[Row]) -> str:
+    """The engine ROWS measure (the spec the correct-engine row ran)."""
+    return next(r.engine for r in rows if r.fault == CORRECT)
+
+
 def table(rows: list[Row]) -> str:
-    lines = ["| fault | found | time to first detection | cases | reproducer (bytes, suspensions) | facets reported |",
+    """The rows as a Markdown table, headed by the engine they measure."""
+    engine = measured(rows)
+    lines = [f"engine: {engine} (faults planted as {planted('FAULT', engine)})", "",
+             "| fault | found | time to first detection | cases | reproducer (bytes, suspensions) | facets reported |",
              "|---|---|---|---|---|---|"]
     for r in rows:
         found = ("no finding (correct)" if not r.found else "**false positive**") if r.fault == CORRECT else \
-            ("yes" if r.found else "**missed**")
+            f"skipped: {r.skipped}" if r.skipped else ("yes" if r.found else "**missed**")
         size = f"{r.reproducer_bytes} B, {r.suspensions}" if r.reproducer_bytes is not None else "–"
-        lines.append(f"| {r.fault} | {found} | {r.seconds:.1f} s | {r.cases} | {size} | {', '.join(r.facets) or '–'} |")
+        seconds, cases = ("–", "–") if r.skipped else (f"{r.seconds:.1f} s", r.cases)
+        lines.append(f"| {r.fault} | {found} | {seconds} | {cases} | {size} | {', '.join(r.facets) or '–'} |")
     return "\n".join(lines)
 
 
 def write_json(path: Path, rows: list[Row], budget: float) -> None:
-    write_atomic(path, json.dumps({"budget_seconds": budget, "rows": [{**asdict(r), "ok": r.ok} for r in rows]},
-                                  indent=2) + "\n")
+    write_atomic(path, json.dumps({"budget_seconds": budget, "engine": measured(rows),
+                                   "rows": [{**asdict(r), "ok": r.ok} for r in rows]}, indent=2) + "\n")

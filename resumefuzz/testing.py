@@ -183,7 +183,7 @@ def _spec_problems(engine: Engine) -> list[str]:
 
 def _option_problems(engine: Engine) -> list[str]:
     problems = []
-    for key, values in sorted(type(engine).option_space.items()):
+    for key, values in sorted(engine.option_space.items()):
         for value in dict.fromkeys(values):
             try:
                 problem = _rebuilds(engine.reconfigured(**{key: value}))

@@ -201,8 +201,9 @@ class Campaign:
                         continue
                     if not worker.proc.is_alive():
                         self._lost(worker, "crash", f"worker died (exit code {worker.proc.exitcode})")
-                    elif end is not None and worker.facets is None and time.time() > end + CUT_GRACE:
-                        self._cut(worker)
+                    elif worker.facets is None and ((end is not None and time.time() > end + CUT_GRACE)
+                                                    or (options.stop_on_finding and stats.diverged)):
+                        self._cut(worker)  # the budget ended, or --stop-on-finding has its finding
                     elif end is not None and worker.facets is not None and time.time() > end + WRITE_GRACE:
                         self._unminimized(worker)
                     elif time.monotonic() > worker.deadline:
@@ -211,7 +212,8 @@ class Campaign:
                         self._lost(worker, "memory", f"worker exceeded {options.memory_limit_mb} MB resident memory")
                     else:
                         continue
-                    workers[i] = _Worker(options)
+                    if not out_of_time:  # a replacement only while cases are still dealt
+                        workers[i] = _Worker(options)
                 display.update(stats)
                 if time.monotonic() - last_stats > 5:
                     self._write_stats()

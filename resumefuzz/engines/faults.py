@@ -1,37 +1,52 @@
-"""Fault-injecting engines: Asyncify with one planted bug in the restore path.
+"""Fault-injecting engines: any engine with one planted bug in its restore path.
 
 ``--engine faulty:FAULT`` runs the real Asyncify engine but breaks every
-restore in one specific, realistic way.  They exist to prove the oracle
-catches each class of bug (a harness that cannot see a broken restore proves
-nothing).  Each fault names the facet it must be reported under.
+restore in one specific, realistic way; ``faulty:FAULT@BASE`` plants the
+same bug into the engine ``BASE`` instead (a built-in or a plug-in; options
+after the fault are the base's: ``faulty:lose-local@my-engine,buffer-pages=2``
+is ``my-engine:buffer-pages=2`` with ``lose-local``).  They exist to prove the
+oracle catches each class of bug (a harness that cannot see a broken restore
+proves nothing).  Each fault names the facet it must be reported under.
 
-Each fault is written as an external engine would write it: a doctored
-snapshot or a changed step, through the harness's public restore steps
-(``Machine.restore_*``), the engine's saved-stack accessors
-(``saved_stack``/``with_saved_stack``) and the run context.  What a snapshot
-holds is Asyncify's (see ``asyncify.py``).
+A faulty engine delegates everything to its base and changes only
+``restore``, so each fault is written as an external engine would write it: a
+doctored snapshot handed to the base's own ``restore``, or a changed step,
+through the harness's public restore steps (``Machine.restore_*``), the
+base's saved-stack accessors (``saved_stack``/``with_saved_stack``) and the
+run context.  What a snapshot holds is the base's.  The one transform fault,
+``uninstrumented-import``, can only be planted into a base whose transform
+is Binaryen's Asyncify pass (see :func:`inapplicable`).
 """
 
 from __future__ import annotations
 
-import ctypes
+import copy
+import json
 import struct
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import BadInput
 from ..abi import NEVER, START_CALL, TARGET_KEY
 from ..values import Value
 from .asyncify import AsyncifyEngine
-from .interface import RunContext
+from .interface import Engine, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..abi import Layout
     from ..runtime import Machine
     from ..state import Snapshot
 
+#: the engine a fault is planted into when the spec names no base
+DEFAULT_BASE = "asyncify"
+
 #: A fault's restore: (engine, fresh instance, snapshot, run context); ``_restore`` is the correct one.
 Restore = Callable[["FaultyEngine", "Machine", "Snapshot", RunContext], None]
-_restore: Restore = AsyncifyEngine.restore
+
+
+def _restore(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
+    """The base engine's own restore."""
+    engine.base.restore(machine, snapshot, context)
 
 
 def _skip_hidden_global(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
@@ -44,17 +59,20 @@ def _skip_hidden_global(engine: "FaultyEngine", machine: "Machine", snapshot: "S
 
 
 def _quiet_nan(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
-    """Restore float globals through a Python float, as wasmtime-py's Global.set_value does."""
-    globals_ = []
+    """Restore, then write every mutable float global again through a Python float and wasmtime-py's
+    public ``Global.set_value`` (the realistic bug: a host that restores globals through its embedding
+    API quiets signalling NaNs, f32 and f64 alike)."""
+    import wasmtime
+
+    _restore(engine, machine, snapshot, context)
     for image in snapshot.globals:
         slot = machine.layout.globals[image.index]
         if slot.type in ("f32", "f64") and slot.mutable:
             assert image.value.bits is not None
-            fmt, ctype = ("<f", ctypes.c_float) if slot.type == "f32" else ("<d", ctypes.c_double)
+            fmt = "<f" if slot.type == "f32" else "<d"
             as_float = struct.unpack(fmt, image.value.bits.to_bytes(struct.calcsize(fmt), "little"))[0]
-            image = replace(image, value=Value(slot.type, int.from_bytes(bytes(ctype(as_float)), "little")))
-        globals_.append(image)
-    _restore(engine, machine, replace(snapshot, globals=tuple(globals_)), context)
+            val = wasmtime.Val.f32(as_float) if slot.type == "f32" else wasmtime.Val.f64(as_float)
+            machine.exports[slot.export].set_value(machine.ctx, val)
 
 
 def _skip_memory_grow(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
@@ -183,36 +201,128 @@ FAULTS: dict[str, tuple[Restore, str]] = {
 }
 
 
-class FaultyEngine(AsyncifyEngine):
-    """Asyncify with one planted restore fault; its options and option space are Asyncify's."""
+#: faults planted in the transform rather than in restore: they need Binaryen's Asyncify pass as the transform
+TRANSFORM_FAULTS = frozenset({"uninstrumented-import"})
+
+
+def inapplicable(fault: str, base: Engine) -> str | None:
+    """Why FAULT cannot be planted into BASE, or None when it can.
+
+    A restore fault acts through the public restore steps and the base's
+    saved-stack accessors, so it applies to every engine.  A transform fault
+    misconfigures Binaryen's Asyncify pass (it names another suspending
+    import), so it applies only where the base's transform is that pass
+    (``AsyncifyEngine.transform``, inherited unchanged); elsewhere the wrong
+    import may change nothing, and a miss would blame the oracle.
+    """
+    if fault in TRANSFORM_FAULTS and type(base).transform is not AsyncifyEngine.transform:
+        return f"{fault} is planted in Binaryen's Asyncify transform, which engine {base.name} does not use"
+    return None
+
+
+def planted(fault: str, spec: str, *, name: str = "faulty") -> str:
+    """The spec of the engine SPEC (``BASE[:OPTIONS]``) with FAULT planted: ``faulty:FAULT[@BASE][,OPTIONS]``."""
+    base, _, options = spec.partition(":")
+    return f"{name}:{fault}" + (f"@{base}" if base != DEFAULT_BASE else "") + (f",{options}" if options else "")
+
+
+class FaultyEngine(Engine):
+    """A base engine (Asyncify unless the spec names another) with one planted fault.
+
+    Everything but ``restore`` (and, for a transform fault, ``transform``) is
+    the base's, its options and option space included.
+    """
 
     name = "faulty"
 
-    def __init__(self, fault: str, *, name: str | None = None, **config: object) -> None:
+    def __init__(self, fault: str, base: Engine | None = None, *, name: str | None = None) -> None:
+        from .registry import get_engine
+
+        label = f"--engine {name or self.name}"
         if fault not in FAULTS:
-            raise BadInput(f"--engine {name or self.name}: unknown fault {fault!r} (faults: {', '.join(FAULTS)})")
-        super().__init__(name=name, **config)
+            raise BadInput(f"{label}: unknown fault {fault!r} (faults: {', '.join(FAULTS)})")
+        base = get_engine(DEFAULT_BASE) if base is None else base
+        if isinstance(base, FaultyEngine):
+            raise BadInput(f"{label}:{fault}@{base.name}: the base engine ({base.spec()}) already has a planted fault")
+        reason = inapplicable(fault, base)
+        if reason is not None:
+            raise BadInput(f"{label}:{fault}@{base.name}: {reason}")
+        super().__init__(name=name)  # no options of its own: they are the base's
         self.fault = fault
+        self._adopt(base)
+
+    def _adopt(self, base: Engine) -> None:
+        self.base = base
+        self.config, self.given = base.config, base.given
+        self.defaults, self.ranges, self.option_space = base.defaults, base.ranges, base.option_space
 
     @classmethod
     def from_spec(cls, name: str, options: str) -> "FaultyEngine":
-        """``NAME:FAULT[,key=value,...]``."""
-        from .registry import parse_options
+        """``NAME:FAULT[@BASE][,OPTIONS]``: OPTIONS are what ``--engine BASE:OPTIONS`` would take."""
+        from .registry import get_engine
 
-        fault, _, rest = options.partition(",")
-        return cls(fault, name=name, **parse_options(rest))
+        head, comma, rest = options.partition(",")
+        fault, at, base = head.partition("@")
+        if at and not base:
+            raise BadInput(f"--engine {name}:{head}: name the base engine after '@' (e.g. {fault}@asyncify)")
+        base = base or DEFAULT_BASE
+        return cls(fault, get_engine(f"{base}:{rest}" if comma else base), name=name)
+
+    def reconfigured(self, **options: Any) -> "FaultyEngine":
+        engine = copy.copy(self)
+        engine._adopt(self.base.reconfigured(**options))
+        return engine
 
     def spec(self) -> str:
-        inner = super().spec().partition(":")[2]
-        return f"{self.name}:{self.fault}" + (f",{inner}" if inner else "")
+        return planted(self.fault, self.base.spec(), name=self.name)
 
     def config_json(self) -> str:
-        return super().config_json()[:-1] + f',"fault":"{self.fault}"}}'
+        """The base's configuration under this engine's name, then the base's name (unless Asyncify) and the fault."""
+        config = json.loads(self.base.config_json())
+        base = config.pop("engine")
+        head = json.dumps({"engine": self.name, **config}, sort_keys=True, separators=(",", ":"))[:-1]
+        return head + (f',"base":{json.dumps(base)}' if base != DEFAULT_BASE else "") + f',"fault":"{self.fault}"}}'
+
+    def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
+        if self.fault == "uninstrumented-import":  # misconfigured: Asyncify is told of another import
+            return self.base.transform(wasm, (suspend_import[0], "not_the_suspending_import"))
+        return self.base.transform(wasm, suspend_import)
 
     def restore(self, machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
         FAULTS[self.fault][0](self, machine, snapshot, context)
 
-    def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
-        if self.fault == "uninstrumented-import":  # misconfigured: Asyncify is told of another import
-            return super().transform(wasm, (suspend_import[0], "not_the_suspending_import"))
-        return super().transform(wasm, suspend_import)
+    def private_keys(self, layout: "Layout") -> set[str]:
+        return self.base.private_keys(layout)
+
+    def start_suspend(self, machine: "Machine", context: RunContext) -> None:
+        self.base.start_suspend(machine, context)
+
+    def finish_suspend(self, machine: "Machine", context: RunContext) -> bytes:
+        return self.base.finish_suspend(machine, context)
+
+    def start_resume(self, machine: "Machine", resume: bytes, context: RunContext) -> None:
+        self.base.start_resume(machine, resume, context)
+
+    def finish_resume(self, machine: "Machine", context: RunContext) -> None:
+        self.base.finish_resume(machine, context)
+
+    def saved_stack(self, snapshot: "Snapshot", layout: "Layout") -> bytes:
+        return self.base.saved_stack(snapshot, layout)
+
+    def with_saved_stack(self, snapshot: "Snapshot", layout: "Layout", stack: bytes) -> "Snapshot":
+        return self.base.with_saved_stack(snapshot, layout, stack)
+
+    def optimizes(self) -> bool:
+        return self.base.optimizes()
+
+    def folds_nans(self) -> bool:
+        return self.base.folds_nans()
+
+    @property
+    def transform_timeout(self) -> float:
+        """An external transform's wall-clock limit is its base's (absent when the base has none)."""
+        return self.base.transform_timeout  # type: ignore[attr-defined, no-any-return]
+
+    @transform_timeout.setter
+    def transform_timeout(self, seconds: float) -> None:
+        self.base.transform_timeout = seconds  # type: ignore[attr-defined]

@@ -65,14 +65,15 @@ def get_engine(spec: str) -> Engine:
     """Build the engine SPEC selects, ``NAME[:OPTIONS]``, named NAME wherever it is recorded.
 
     OPTIONS is ``key=value,...`` for most engines; ``asyncify-compatible:CMD``
-    and ``faulty:FAULT[,key=value...]`` parse their own (``Engine.from_spec``).
+    and ``faulty:FAULT[@BASE][,BASE-OPTIONS]`` parse their own (``Engine.from_spec``).
     """
     name, _, options = spec.partition(":")
     return engine_class(name).from_spec(name, options)
 
 
-def draw_options(engine: type[Engine], pick: Callable[[int, tuple[Any, ...]], Any]) -> dict[str, Any]:
-    """One configuration from ENGINE's option space; PICK(salt, choices) is the case's deterministic draw.
+def draw_options(engine: Engine | type[Engine], pick: Callable[[int, tuple[Any, ...]], Any]) -> dict[str, Any]:
+    """One configuration from ENGINE's option space (an engine's, or its class's); PICK(salt, choices) is the
+    case's deterministic draw.
 
     Salts are stable per option name, so adding an option does not change the draws of others.
     """
@@ -89,7 +90,7 @@ def draw_spec(spec: str, pick: Callable[[int, tuple[Any, ...]], Any]) -> str:
     engine = get_engine(spec)
     if engine.given:
         return spec
-    return engine.reconfigured(**draw_options(type(engine), pick)).spec()
+    return engine.reconfigured(**draw_options(engine, pick)).spec()
 
 
 def parse_options(options: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from resumefuzz import corpus
 from resumefuzz.cli import main
 from resumefuzz.engines.faults import FAULTS
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 CASES, MALFORMED = corpus.discover([CORPUS])
 
 

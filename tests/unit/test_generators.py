@@ -173,3 +173,25 @@ def test_a_plugin_generator_works_with_fuzz_and_its_findings_replay(plugin: Path
     bad = subprocess.run([CLI, "fuzz", "--generator", "counter", "--profile", "simd", "--cases", "1",
                           "--out", str(tmp_path / "never")], capture_output=True, text=True, timeout=60, env=env)
     assert bad.returncode == 2 and "generator counter has no profile 'simd'" in bad.stderr
+
+
+def test_a_structured_shrink_cut_by_its_deadline_returns_the_best_so_far() -> None:
+    """Once the deadline passes mid-shrink no new candidate is judged, and the final replay of the
+    smallest confirmed example still holds: no FlakyFailure (which used to lose the finding)."""
+    import time as time_
+
+    from resumefuzz.fuzz.registry import get_generator
+
+    generator = get_generator("structured")
+    case = generator.generate(5, "core")
+    calls: list[bytes] = []
+
+    def interesting(wasm: bytes) -> bool:
+        calls.append(wasm)
+        if len(calls) == 2:
+            time_.sleep(0.3)  # the budget runs out while the second candidate is judged
+        return True
+
+    shrunk = generator.shrink(case, interesting, deadline=time_.time() + 0.2, attempts=40)
+    assert shrunk is not None and shrunk.wasm in calls
+    assert len(calls) == 2  # nothing judged after the deadline

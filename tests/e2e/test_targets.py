@@ -17,7 +17,7 @@ from resumefuzz.fuzz.structured import draw
 from resumefuzz.limits import MAX_SNAPSHOT_MEMORY_PAGES
 from resumefuzz.snapshot import SnapshotError, decode, encode
 
-FUZZ = Path(__file__).resolve().parent.parent / "fuzz"
+FUZZ = Path(__file__).resolve().parents[2] / "fuzz"
 SNAPSHOT_SEEDS = FUZZ / "seeds" / "snapshot"
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from resumefuzz.cli import main
+from resumefuzz.engines.asyncify import AsyncifyEngine
 from resumefuzz.engines.faults import FAULTS
+from resumefuzz.errors import BadInput
 from resumefuzz.testing import PROGRAMS
 
 #: Suspends at every crossing once, plus single and random suspensions.
@@ -298,3 +300,94 @@ def test_each_facet_catches_a_planted_fault(capsys, program, facet):
     code, report = check(capsys, program(fault), "--engine", f"faulty:{fault}")
     assert code == 1
     assert facet in headline_facets(report)
+
+
+# ---------------------------------------------------------------------------
+# a fault planted into any engine: faulty:FAULT@BASE[,BASE-OPTIONS]
+
+
+def test_specs_without_a_base_keep_their_meaning() -> None:
+    """faulty:FAULT is Asyncify with the fault, recorded exactly as before bases existed."""
+    from resumefuzz.engines import get_engine
+    from resumefuzz.engines.asyncify import AsyncifyEngine
+
+    engine = get_engine("faulty:lose-local,optimize-level=2")
+    assert type(engine.base) is AsyncifyEngine and engine.base.name == "asyncify"
+    assert engine.spec() == "faulty:lose-local,optimize-level=2" and engine.given == {"optimize_level"}
+    assert engine.config_json() == ('{"buffer_pages":16,"engine":"faulty","optimize_after":false,'
+                                    '"optimize_before":false,"optimize_level":2,"shrink_level":0,"fault":"lose-local"}')
+    assert get_engine("faulty:lose-local@asyncify,optimize-level=2").spec() == engine.spec()
+
+
+def test_a_fault_is_planted_into_the_base_its_spec_names() -> None:
+    from resumefuzz.campaign import parse_engines
+    from resumefuzz.engines import draw_spec, get_engine
+    from resumefuzz.engines.command import CommandEngine
+
+    spec = "faulty:drop-output@asyncify-compatible,cp {in} {out}"
+    engine = get_engine(spec)
+    assert type(engine.base) is CommandEngine and engine.base.config["command"] == "cp {in} {out}"
+    assert engine.spec() == spec and get_engine(engine.spec()).config_json() == engine.config_json()
+    assert engine.config_json() == ('{"command":"cp {in} {out}","engine":"faulty","base":"asyncify-compatible",'
+                                    '"fault":"drop-output"}')
+    engine.transform_timeout = 3.0  # --transform-timeout reaches the base's command
+    assert engine.base.transform_timeout == 3.0 and not hasattr(get_engine("faulty:drop-output"), "transform_timeout")
+    assert draw_spec(spec, lambda salt, choices: choices[-1]) == spec  # a command has no option space
+    # a base given by bare name has its options drawn; the spec survives --engines lists
+    drawn = draw_spec("faulty:drop-output@asyncify", lambda salt, choices: choices[0])
+    assert drawn == "faulty:drop-output,buffer-pages=1"
+    assert parse_engines("asyncify,faulty:drop-output@asyncify,buffer-pages=2") == (
+        "asyncify", "faulty:drop-output@asyncify,buffer-pages=2")
+
+
+class _OwnRestore(AsyncifyEngine):
+    """A base engine with a restore of its own (it counts them)."""
+
+    def __init__(self, **config: object) -> None:
+        super().__init__(**config)
+        self.restores = 0
+
+    def restore(self, machine, snapshot, context):  # type: ignore[no-untyped-def]
+        self.restores += 1
+        super().restore(machine, snapshot, context)
+
+
+def test_a_restore_fault_goes_through_the_base_engines_own_restore(program) -> None:
+    from resumefuzz import check, wasmtools
+    from resumefuzz.engines.faults import FaultyEngine
+
+    base = _OwnRestore()
+    verdict = check(wasmtools.load_module(program("drop-output")), FaultyEngine("drop-output", base),
+                    schedule="at:20")
+    assert verdict.status == "divergent" and "output" in verdict.facets
+    assert base.restores == 1
+
+
+def test_a_fault_that_cannot_be_planted_into_a_base_is_refused_and_skipped_by_selftest() -> None:
+    from resumefuzz import selftest
+    from resumefuzz.engines import get_engine
+    from resumefuzz.engines.faults import FaultyEngine, inapplicable
+
+    command = "asyncify-compatible:cp {in} {out}"
+    with pytest.raises(BadInput, match="uninstrumented-import is planted in Binaryen's Asyncify transform, which "
+                                       "engine asyncify-compatible does not use"):
+        get_engine("faulty:uninstrumented-import@asyncify-compatible,cp {in} {out}")
+    assert inapplicable("uninstrumented-import", _OwnRestore()) is None  # it inherits Asyncify's transform
+    assert FaultyEngine("uninstrumented-import", _OwnRestore()).fault == "uninstrumented-import"
+    with pytest.raises(BadInput, match="name the base engine after '@'"):
+        get_engine("faulty:drop-output@")
+    with pytest.raises(BadInput, match=r"the base engine \(faulty:lose-local\) already has a planted fault"):
+        get_engine("faulty:drop-output@faulty,lose-local")
+    planned = selftest.plan(["drop-output", "uninstrumented-import"], command)
+    assert [(p.fault, p.spec, p.skipped is not None) for p in planned] == [
+        ("drop-output", "faulty:drop-output@asyncify-compatible,cp {in} {out}", False),
+        ("uninstrumented-import", "faulty:uninstrumented-import@asyncify-compatible,cp {in} {out}", True),
+        (selftest.CORRECT, command, False)]
+    rows = selftest.run(planned[1:2], budget=1, jobs=1, seed=0, out=Path("unused"), log=lambda line: None)
+    assert rows[0].ok and not rows[0].found
+    rows.append(selftest.Row(selftest.CORRECT, False, 1.0, 3, None, None, [], "-", command))
+    text = selftest.table(rows)
+    assert text.startswith(f"engine: {command} (faults planted as faulty:FAULT@asyncify-compatible,cp {{in}} {{out}})")
+    assert "| uninstrumented-import | skipped: uninstrumented-import is planted in Binaryen's Asyncify" in text
+    with pytest.raises(BadInput, match="already has a planted fault"):
+        selftest.plan(["drop-output"], "faulty:lose-local")

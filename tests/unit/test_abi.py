@@ -23,7 +23,7 @@ from resumefuzz.runner import run
 from resumefuzz.runtime import Runtime
 from resumefuzz.yieldpoints import YieldPoints, inject
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TABLES = ROOT / "tests" / "wat" / "tables.wat"
 RESUMEFUZZ = Path(sys.executable).parent / "resumefuzz"
 SOURCES = [p for d in ("resumefuzz", "oracles", "fuzz", "bench") for p in sorted((ROOT / d).rglob("*.py"))]

@@ -24,7 +24,7 @@ from resumefuzz.cli import main
 from resumefuzz.snapshot import decode
 from resumefuzz.state import Snapshot
 
-WAT_DIR = Path(__file__).with_name("wat")
+WAT_DIR = Path(__file__).resolve().parents[1] / "wat"
 
 #: A cheap schedule that still suspends at every single crossing once ("every").
 FAST = "every;spread:8;random:4x3"

@@ -14,7 +14,7 @@ from resumefuzz.engines.asyncify import AsyncifyEngine
 from resumefuzz.engines.faults import FAULTS
 from resumefuzz.testing import ContractViolation, smoke_test_engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 #: the README's worked example: Binaryen's own CLI as an Asyncify-compatible command
 WASM_OPT = (f"node {ROOT}/node_modules/binaryen/bin/wasm-opt {{in}} --enable-multimemory --enable-bulk-memory "
             "--enable-multivalue --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "

@@ -67,7 +67,7 @@ def test_negative_shrink_attempts_are_bad_usage(tmp_path: Path, capsys: pytest.C
 @pytest.mark.parametrize("target", ["/proc/x/y.xml", "DIR"], ids=["impossible-path", "a-directory"])
 @pytest.mark.parametrize("flag", ["--junit", "--json"])
 def test_replay_report_paths_are_bad_input_before_replaying(tmp_path: Path, flag: str, target: str) -> None:
-    corpus = Path(__file__).resolve().parent.parent / "corpus" / "cases"
+    corpus = Path(__file__).resolve().parents[2] / "corpus" / "cases"
     target = str(tmp_path) if target == "DIR" else target
     proc = run("replay", str(corpus), flag, target)
     assert proc.returncode == 2, proc.stderr

@@ -11,7 +11,7 @@ import pytest
 
 from resumefuzz.cli import main
 
-WAT = Path(__file__).parent / "wat" / "nan_fold.wat"
+WAT = Path(__file__).resolve().parents[1] / "wat" / "nan_fold.wat"
 ARGS = ["--seed", "3935774486848180498", "--yield-points", "loop,call"]
 
 

@@ -16,7 +16,7 @@ from resumefuzz.cli import main
 from resumefuzz.engines.asyncify import AsyncifyEngine
 from resumefuzz.errors import BadInput
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = """(module
   (import "host" "out_i32" (func $out (param i32)))
   (global $hidden (mut i32) (i32.const 3))

@@ -313,14 +313,14 @@ def test_crossing_sets_rejects_negative_totals() -> None:
 
 #: sha256 prefixes of ``draw(seed, simd)``: a campaign case (and a finding's case.json) names its
 #: structured program by seed alone, so the same seed must keep drawing the same program.
-PINNED_DRAWS = {(0, False): "7a35eb661cd9af7a", (1, False): "f54d0b4db2f53675", (2, False): "2d5639c427a3ed19",
-                (3, True): "0b83fac44c6e2305"}
+PINNED_DRAWS = {(0, False): "84e7ebc5873b0f56", (1, False): "62a92dc420e1751f", (2, False): "026d2c93d9df3b7e",
+                (3, True): "a66bfff0c438a50e"}  # re-pinned on purpose: float constants draw signalling NaNs
 
 
 def test_structured_cases_are_pinned_to_hypothesis_draw_order() -> None:
     """``draw`` takes the DRAW_INDEX-th example Hypothesis generates under the seed: an internal order,
     so the Hypothesis version is pinned and a change of either fails here, loudly."""
-    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     pinned = next(d for d in pyproject["project"]["dependencies"] if d.startswith("hypothesis"))
     assert pinned == f"hypothesis=={hypothesis.__version__}", (
         f"structured.draw depends on Hypothesis' generation order (example {DRAW_INDEX} under the seed), "

@@ -26,9 +26,9 @@ from resumefuzz.oracles import Leeway, compare
 from resumefuzz.state import CallRecord, TableImage
 from resumefuzz.values import Value
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CASES = ROOT / "corpus" / "cases"
-WAT = Path(__file__).parent / "wat"
+WAT = Path(__file__).resolve().parents[1] / "wat"
 TRAPS = CASES / "optimizer-reorders-traps.wat"
 MERGED = CASES / "optimizer-merges-identical-functions.wat"
 OPTIMIZING = "asyncify:optimize-level=2"

@@ -782,7 +782,7 @@ def test_texts_name_the_current_format_version() -> None:
     assert FORMAT_VERSION == 2
     for text in (snapshot_module.__doc__, SnapshotError.__doc__, encode.__doc__, decode.__doc__):
         assert text and "v1" not in text and "version 1" not in text
-    heading = (Path(__file__).parent.parent / "docs" / "snapshot-format.md").read_text().splitlines()[0]
+    heading = (Path(__file__).resolve().parents[2] / "docs" / "snapshot-format.md").read_text().splitlines()[0]
     assert heading == f"# resumefuzz snapshot format, version {FORMAT_VERSION}"
 
 
