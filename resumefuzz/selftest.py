@@ -78,8 +78,9 @@ def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Pat
                   first.get("cases", stats.cases), first.get("module_bytes"), first.get("suspensions"),
                   first.get("facets", []), expected, item.spec)
         rows.append(row)
-        log(f"{'ok  ' if row.ok else 'FAIL'} {item.fault}: {'found' if row.found else 'nothing found'} "  # type: ignore[operator]
-            f"after {row.seconds}s, {row.cases} case(s)")
+        outcome = "found" if row.found else "nothing found"
+        log(f"{'ok  ' if row.ok else 'FAIL'} {item.fault}: {outcome} after {row.seconds}s, "  # type: ignore[operator]
+            f"{row.cases} case(s)")
     return rows
 
 

@@ -188,7 +188,10 @@ class Campaign:
                 deadline = end if end is not None else now + options.minimize_timeout
                 for worker in workers:
                     if worker.index is None and not out_of_time and (options.cases is None or next_index < options.cases):
-                        worker.send(next_index, options.case_timeout, deadline)
+                        try:
+                            worker.send(next_index, options.case_timeout, deadline)
+                        except (BrokenPipeError, OSError):
+                            pass  # died before it got its case: the liveness check below reports the crash
                         next_index += 1
                 busy = [w for w in workers if w.index is not None]
                 if not busy:

@@ -167,7 +167,7 @@ def _counts(stats) -> dict:  # noqa: ANN001
 def test_liveness_the_campaign_exercises_what_it_claims(tmp_path: Path) -> None:
     """Over a fixed seed range: most cases suspend; some suspend with operand-stack values,
     some deeper than 3 calls, some after memory.grow (a fuzzer that fuzzes nothing is the classic bug)."""
-    stats = Campaign(Options(generator="mixed", cases=24, jobs=2, seed=0, out=tmp_path, progress=False)).run()
+    stats = Campaign(Options(generator="mixed", cases=24, jobs=2, seed=1, out=tmp_path, progress=False)).run()
     judged = stats.cases - stats.unsupported
     assert judged >= 16
     assert stats.cases_suspended > judged / 2
@@ -175,7 +175,7 @@ def test_liveness_the_campaign_exercises_what_it_claims(tmp_path: Path) -> None:
     assert stats.deep_suspensions > 0
     assert stats.grown_suspensions > 0
     # same seed, same cases, same verdicts
-    again = Campaign(Options(generator="mixed", cases=24, jobs=1, seed=0, out=tmp_path / "again", progress=False)).run()
+    again = Campaign(Options(generator="mixed", cases=24, jobs=1, seed=1, out=tmp_path / "again", progress=False)).run()
     assert _counts(again) == _counts(stats)
 
 
@@ -189,3 +189,21 @@ def test_selftest_finds_planted_faults_and_nothing_with_the_correct_engine(tmp_p
     assert not rows["(correct engine)"]["found"]
     assert "| fault | found |" in capsys.readouterr().out
     assert code == (0 if all(r["ok"] for r in rows.values()) else 1)
+
+
+def test_a_worker_that_dies_before_its_first_case_is_a_crash_finding(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sending a case to a worker that already died raised BrokenPipeError out of the campaign."""
+    from resumefuzz.campaign import pool
+
+    start = pool._Worker.__init__
+
+    def stillborn(self, options) -> None:  # noqa: ANN001
+        start(self, options)
+        self.proc.kill()
+        self.proc.join()
+
+    monkeypatch.setattr(pool._Worker, "__init__", stillborn)
+    stats = Campaign(Options(cases=1, out=tmp_path, progress=False)).run()
+    assert stats.cases == 1 and stats.crashes == 1
+    assert [p.name for p in (tmp_path / "findings").iterdir()][0].startswith("crash-")
