@@ -7,7 +7,7 @@ report.  The public API is deliberately small.
 
 from .checker import Verdict, check, judge
 from .engines import Engine, get_engine
-from .errors import BadInput, ResumefuzzError, Unsupported
+from .errors import BadInput, EngineError, Inconclusive, ResumefuzzError, Unsupported
 from .preparation import Preparation, prepare
 from .snapshot import SnapshotError, decode, encode
 from .state import Snapshot
@@ -17,6 +17,8 @@ from .yieldpoints import YieldPoints
 __all__ = [
     "BadInput",
     "Engine",
+    "EngineError",
+    "Inconclusive",
     "Preparation",
     "ResumefuzzError",
     "Snapshot",
