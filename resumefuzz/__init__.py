@@ -7,7 +7,7 @@ report.  The public API is deliberately small.
 
 from .checker import Verdict, check, judge
 from .engines import Engine, get_engine
-from .errors import BadInput, EngineError, Inconclusive, ResumefuzzError, Unsupported
+from .errors import BadInput, EngineDefect, EngineError, Inconclusive, ResumefuzzError, Unsupported
 from .preparation import Preparation, prepare
 from .snapshot import SnapshotError, decode, encode
 from .state import Snapshot
@@ -17,6 +17,7 @@ from .yieldpoints import YieldPoints
 __all__ = [
     "BadInput",
     "Engine",
+    "EngineDefect",
     "EngineError",
     "Inconclusive",
     "Preparation",

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+import wasmtime
+
 from . import files
 from .abi import CROSSINGS_KEY, SITE_KEY, TARGET_KEY
 from .engines import Engine
 from .errors import Inconclusive
-from .identity import function_classes
+from .host import HostState
+from .identity import function_classes, joined
 from .observation import Observation
 from .preparation import Preparation, prepare
 from .report import ALLOWED, NOTHING_SUSPENDED, excused_notes, nan_note, render
@@ -150,8 +153,16 @@ class Judge:
 
     @functools.cached_property
     def _classes(self) -> dict[int, int]:
-        """Identical-body classes of the original functions (computed when A vs B first needs them)."""
-        return function_classes(self.prep.original)
+        """Classes of original functions a program cannot tell apart by identity (computed when A vs B
+        first needs them): identical bodies in the original, joined with the functions the transform
+        merged into one (bodies an optimizer made identical, e.g. after removing dead code)."""
+        try:
+            merged = self.suspendable.instantiate(HostState(self.seed)).merged_functions()
+        except (wasmtime.Trap, wasmtime.WasmtimeError):  # an instantiation that traps merges nothing we can see
+            merged = {}
+        finally:
+            self.suspendable.machine = None
+        return joined(function_classes(self.prep.original), merged)
 
     def _leeway(self) -> Leeway:
         return Leeway(trap_kinds=True, function=lambda index: self._classes.get(index, index))

@@ -2,7 +2,8 @@
 
 Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
 3 the module uses something the engine/harness cannot handle · 4 inconclusive
-(a fuel/stack/resume-buffer budget ran out; not a divergence).
+(a fuel/stack/resume-buffer budget ran out; not a divergence) · 5 engine defect
+(the engine rejects a module that is valid: its parser or validator is wrong).
 """
 
 from __future__ import annotations
@@ -154,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--no-progress", action="store_true", help="no live progress display")
     fuzz.add_argument("--stop-on-finding", action="store_true", help="end the campaign at the first divergence")
     _add_gate_arguments(fuzz)
+    fuzz.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                      help="engine defects this corpus expects are known: each costs one classification, never "
+                           f"a minimization or a finding folder (default: {DEFAULT_CORPUS}, if present)")
     fuzz.add_argument("--minimize-time", type=_duration, default=600.0,
                       help="minimization budget per finding when no --time is given (default 10m); "
                            "with --time, minimization gets what is left of the budget")
@@ -270,7 +274,7 @@ def _fuzz(args: argparse.Namespace) -> int:
                       case_timeout=args.case_timeout, shrink_attempts=args.shrink_attempts,
                       progress=not args.no_progress, max_unjudged=args.max_unjudged,
                       min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time,
-                      stop_on_finding=args.stop_on_finding, **extra)
+                      stop_on_finding=args.stop_on_finding, known_defects=_known_defects(args.corpus), **extra)
     campaign = Campaign(options)  # checks generator, profile and engines before anything is written
     prepare_out_dir(args.out)
     stats = campaign.run()
@@ -279,6 +283,16 @@ def _fuzz(args: argparse.Namespace) -> int:
     if reason is not None and code != 1:
         print(f"resumefuzz: {reason}", file=sys.stderr)
     return code
+
+
+def _known_defects(corpus_root: Path | None) -> tuple[str, ...]:
+    """Engine-defect signatures the corpus at CORPUS_ROOT expects (none if there is no corpus)."""
+    from . import corpus
+
+    if corpus_root is None or not corpus_root.is_dir():
+        return ()
+    cases, _ = corpus.discover([corpus_root])  # malformed entries are `corpus check`'s business
+    return corpus.expected_defects(cases)
 
 
 def _corpus(args: argparse.Namespace) -> int:
@@ -346,7 +360,7 @@ def _smoke(args: argparse.Namespace) -> int:
     print(f"== fuzzing for {remaining:.0f}s")
     options = Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed, out=args.out,
                       progress=False, shrink_attempts=10, max_unjudged=args.max_unjudged,
-                      min_suspensions=args.min_suspensions)
+                      min_suspensions=args.min_suspensions, known_defects=_known_defects(args.corpus))
     stats = Campaign(options).run()
     print(summary(stats, args.out, options))
     fuzz_code, reason = gate(stats, options)

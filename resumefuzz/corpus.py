@@ -22,13 +22,13 @@ from . import wasmtools
 from .checker import DIVERGENT, EQUAL, check
 from .files import write_atomic
 from .engines import get_engine
-from .errors import BadInput, ResumefuzzError, Unsupported
+from .errors import BadInput, EngineDefect, ResumefuzzError, Unsupported
 from .oracles import FACETS
 from .preparation import WASMTIME_OPT_LEVELS
 from .schedule import validate as validate_schedule
 from .yieldpoints import YieldPoints
 
-VERDICTS = ("equal", "divergent", "unsupported")
+VERDICTS = ("equal", "divergent", "unsupported", "engine-defect")
 _REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
              "wasmtime_opt": str, "schedule": str, "expect": dict}
 _OPTIONAL = {"catches": list}
@@ -44,7 +44,7 @@ class CorpusError(BadInput):
 class Expectation:
     verdict: str
     facets: tuple[str, ...] = ()  # for "divergent": facets it must still show
-    message: str = ""  # for "unsupported": text the refusal must contain
+    message: str = ""  # for "unsupported" / "engine-defect": text the refusal must contain
     issue: str = ""  # optional pointer to the engine bug
     note: str = ""  # for "equal": text one of the verdict's notes must contain (an allowance that must apply)
 
@@ -199,6 +199,10 @@ def replay_case(case: Case) -> Result:
 
     try:
         verdict = _judge(case, case.engine)
+    except EngineDefect as exc:  # a valid module the engine refuses: a known engine defect, or a regression
+        if expect.verdict == "engine-defect" and expect.message in exc.detail:
+            return result("pass", f"engine defect as expected: {exc.detail}")
+        return result("regression", f"engine defect: {exc}")
     except Unsupported as exc:
         if expect.verdict == "unsupported" and expect.message in str(exc):
             return result("pass", f"unsupported as expected: {exc}")
@@ -304,13 +308,15 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
         return data
 
     case, engine, schedule = read("case.json"), read("engine.json"), read("schedule.json")
+    defect = case.get("kind") == "engine-rejects-valid"
     wasm = wasmtools.load_module(finding / "module.wasm")
     digest = hashlib.sha256(wasm).hexdigest()[:16]
     existing, _ = discover([corpus]) if corpus.is_dir() else ([], [])
     for known in existing:  # the finding's module hash is recorded in every added case's origin
         if f"module sha256 {digest}" in known.origin:
             return known.sidecar, False
-    stem = name or f"finding-{'-'.join(case.get('facets', ['unknown']))}-{digest[:12]}"
+    kind = ["engine-rejects-valid"] if defect else case.get("facets", ["unknown"])
+    stem = name or f"finding-{'-'.join(kind)}-{digest[:12]}"
     if not _NAME.match(stem):
         raise BadInput(f"--name {stem!r}: use lowercase letters, digits and dashes")
     folder = cases_folder(corpus)
@@ -327,6 +333,9 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
             "wasmtime_opt": engine["wasmtime_opt"], "schedule": schedule["spec"],
             "expect": {"verdict": "divergent", "facets": facets} if facets else {"verdict": "equal"},
         }
+        if defect:  # the engine's first message, as it said it
+            entry["guards"] = note or f"engine defect: {engine['engine']} rejects a valid module ({finding.name})"
+            entry["expect"] = {"verdict": "engine-defect", "message": str(case["message"]).split("; ")[0]}
     except (KeyError, TypeError, ValueError) as exc:
         raise BadInput(f"{finding}: not a finding directory (missing or bad field: {exc})") from None
     text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
@@ -341,3 +350,23 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
         raise BadInput(f"--corpus {corpus}: cannot write {folder} ({exc.strerror})") from None
     load_case(sidecar)  # what we wrote must be a valid case
     return sidecar, True
+
+
+def expected_defects(cases: list[Case]) -> tuple[str, ...]:
+    """The engine-defect signatures (as campaigns name them) of the CASES that expect an engine
+    defect: one classification (the transform only) per such case.  A case that no longer shows
+    its defect adds nothing (``replay`` reports it)."""
+    from .campaign.findings import defect_signature
+    from .preparation import prepare
+
+    signatures: list[str] = []
+    for case in cases:
+        if case.expect.verdict != "engine-defect":
+            continue
+        try:
+            prepare(wasmtools.load_module(case.module), get_engine(case.engine), YieldPoints.parse(case.yield_points))
+        except EngineDefect as exc:
+            signatures.append(defect_signature(exc.engine, exc.message_class))
+        except ResumefuzzError:
+            pass
+    return tuple(dict.fromkeys(signatures))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class ResumefuzzError(Exception):
     """Base: an expected failure reported as one line, never a traceback."""
@@ -27,6 +29,37 @@ class Unsupported(ResumefuzzError):
 
     exit_code = 3
     label = "unsupported"
+
+
+class EngineDefect(Unsupported):
+    """The engine rejected a module the harness validated (wasm-tools/wasmtime): its parser or
+    validator is wrong, not the module.  Exit 5 for ``check``; campaigns record it as an
+    ``engine-rejects-valid`` finding, deduplicated by :attr:`message_class`.
+
+    A subclass of :class:`Unsupported` so that code which only skips modules it cannot judge
+    (property tests, generator smoke tests) still skips it; whatever reports outcomes catches it
+    first.  ``Unsupported`` proper stays for what the engine documents as out of scope.
+    """
+
+    exit_code = 5
+    label = "engine defect"
+
+    def __init__(self, message: str, *, engine: str, detail: str) -> None:
+        super().__init__(message)
+        self.engine = engine  # the engine's name (not its options: a parser defect ignores them)
+        self.detail = detail  # the engine's own message, in full
+        self.message_class = message_class(detail)
+
+
+def message_class(detail: str) -> str:
+    """An engine message with what varies between instances of one defect blanked: the first of
+    several ``; ``-separated messages, names (``$x``), value types and numbers.  Binaryen's
+    "i64 != i32: binary child types must be equal" and "f32 != i32: ..." are one class."""
+    first = detail.split("; ")[0].strip()
+    first = re.sub(r"\$\S+", "$N", first)
+    first = re.sub(r"\b(?:[if](?:32|64)|v128|(?:func|extern|any|eq|i31|struct|array|exn|null)ref)\b", "T", first)
+    first = re.sub(r"\b0x[0-9a-fA-F]+\b|\b\d+\b", "N", first)
+    return " ".join(first.split())[:200]
 
 
 class EngineError(ResumefuzzError):

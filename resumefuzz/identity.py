@@ -64,3 +64,23 @@ def function_classes(wasm: bytes) -> dict[int, int]:
 def _numbered(keys: dict[int, object]) -> dict[int, int]:
     ids: dict[object, int] = {}
     return {i: ids.setdefault(key, len(ids)) for i, key in keys.items()}
+
+
+def joined(*partitions: dict[int, int]) -> dict[int, int]:
+    """The finest partition coarser than each of PARTITIONS (index -> representative maps): two
+    indices share a class if any partition puts them together, transitively.  Each class is named
+    by its smallest index."""
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.setdefault(i, i) != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for partition in partitions:
+        for i, representative in partition.items():
+            a, b = root(i), root(representative)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {i: root(i) for i in parent}

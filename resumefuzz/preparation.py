@@ -17,7 +17,7 @@ import wasmtime
 
 from . import wasmtools
 from .engines import Engine
-from .errors import BadInput, EngineError, Unsupported
+from .errors import BadInput, EngineDefect, EngineError, Unsupported
 from .abi import SUSPEND, Layout
 from .instrumentation import expose, observe
 from .runtime import Runtime
@@ -89,12 +89,20 @@ WASMTIME_OPT_LEVELS = ("none", "speed", "speed_and_size")
 def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int = DEFAULT_FUEL,
             wasmtime_opt: str = "speed") -> Preparation:
     """Blame is placed in order: an invalid input is BadInput; an engine output that does not
-    validate, or that the harness cannot read, is the engine's EngineError."""
+    validate, or that the harness cannot read, is the engine's EngineError; a valid module the
+    engine refuses to read is its EngineDefect (the instrumented module is checked first)."""
     _check_input(wasm)
     observed = observe(wasm)
     plain, plain_layout = expose(observed.wasm, observed.calls)
     injected = inject(observed.wasm, yield_points)
-    transformed = engine.transform(injected.wasm, (SUSPEND.module, SUSPEND.name))
+    try:
+        transformed = engine.transform(injected.wasm, (SUSPEND.module, SUSPEND.name))
+    except EngineDefect:
+        # the engine says it was handed a valid module it cannot read: only if that is so
+        problem = _invalid(injected.wasm)
+        if problem is not None:  # the harness's instrumentation broke the module: its own bug
+            raise RuntimeError(f"instrumented module does not validate: {problem}") from None
+        raise
     problem = _invalid(transformed)
     if problem is not None:
         raise EngineError(f"engine {engine.name} produced an invalid module: {problem}")

@@ -28,8 +28,8 @@ NOTHING_SUSPENDED = ("nothing was suspended (no yield point was crossed at a sch
 _EXCUSED = {
     TRAP_KIND: "which trap fired (an optimizing transform may reorder traps; wasm has one kind of trap, "
                "and whether and where each run trapped matched)",
-    SAME_BODY: "the identity of functions with identical bodies (an optimizing transform may merge them; "
-               "a program cannot observe funcref identity)",
+    SAME_BODY: "the identity of functions with identical bodies or that the transform merged into one "
+               "(an optimizing transform may merge them; a program cannot observe funcref identity)",
 }
 
 

@@ -309,6 +309,16 @@ class Machine:
             self._func_ids = ids
         return self._func_ids[key(func)]
 
+    def merged_functions(self) -> dict[int, int]:
+        """Original function index -> the smallest original index whose identity export names the same
+        function in this instance (an optimizing transform may have merged several into one)."""
+        groups: dict[Hashable, list[int]] = {}
+        for name in self.layout.exports:
+            index = fn_index(name)
+            if index is not None:
+                groups.setdefault(self._access.func_key(self.exports[name]), []).append(index)
+        return {i: min(group) for group in groups.values() for i in group}
+
     def func_by_id(self, index: int | None) -> wasmtime.Func | None:
         return None if index is None else self.exports[fn_export(index)]
 

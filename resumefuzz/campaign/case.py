@@ -9,14 +9,16 @@ from typing import Any, Callable
 from resumefuzz.fuzz import GeneratedCase, get_generator
 
 from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE, Judge
-from ..errors import EngineError, Inconclusive, TransformTimeout, Unsupported
+from ..errors import EngineDefect, EngineError, Inconclusive, TransformTimeout, Unsupported
 from ..preparation import prepare
 from ..yieldpoints import YieldPoints
 from .plan import CasePlan, Options
 
 UNSUPPORTED, ENGINE_ERROR, TRANSFORM_HANG, ERROR = "unsupported", "engine_error", "transform_hang", "error"
+#: the engine refused a valid module (an ``engine-rejects-valid`` finding; not judged for transparency)
+ENGINE_DEFECT = "engine_defect"
 #: what a case can come to: judged (equal, divergent), inconclusive (a budget ran out), or not judged
-STATUSES = (EQUAL, DIVERGENT, INCONCLUSIVE, UNSUPPORTED, ENGINE_ERROR, TRANSFORM_HANG, ERROR)
+STATUSES = (EQUAL, DIVERGENT, INCONCLUSIVE, UNSUPPORTED, ENGINE_DEFECT, ENGINE_ERROR, TRANSFORM_HANG, ERROR)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class CaseResult:
     grown: int = 0  # suspensions after a memory.grow
     allowances: dict[str, int] = field(default_factory=dict)  # transform-policy allowances, by kind
     finding: RecordedFinding | None = None
+    defect_class: str = ""  # an engine defect's message class (ENGINE_DEFECT)
+    defect_engine: str = ""  # ... and the engine's name
+    seconds: float = field(default=0.0, compare=False)  # wall-clock time of an ENGINE_DEFECT case
 
 
 def generate(plan: CasePlan) -> GeneratedCase:
@@ -63,6 +68,7 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     from ..engines import get_engine
     from .findings import record_finding
 
+    started = time.time()
     case = generate(plan)
     engine = get_engine(plan.engine)
     _configure(engine, options)
@@ -73,6 +79,15 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
         return CaseResult(TRANSFORM_HANG, str(exc))
     except EngineError as exc:
         return CaseResult(ENGINE_ERROR, str(exc))
+    except EngineDefect as exc:  # a finding of its own kind; a known one costs only this classification
+        from .findings import record_engine_defect
+
+        if deadline is None:
+            deadline = time.time() + options.minimize_timeout
+        result = CaseResult(ENGINE_DEFECT, str(exc), defect_class=exc.message_class, defect_engine=exc.engine)
+        result.finding = record_engine_defect(plan, options, case, exc, deadline)
+        result.seconds = time.time() - started
+        return result
     except Unsupported as exc:
         return CaseResult(UNSUPPORTED, str(exc))
     except Inconclusive as exc:

@@ -14,7 +14,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from resumefuzz.fuzz import GeneratedCase, get_generator
 
 from ..checker import DIVERGENT, Finding, Judge
 from ..files import write_atomic
-from ..minimize import Predicate, minimize_schedule
+from ..errors import EngineDefect
+from ..minimize import DefectPredicate, Predicate, minimize_schedule, reduce_lines
 from ..schedule import Schedule
 from .case import RecordedFinding, Size, generate
 from .plan import CAMPAIGN_SCHEDULE, CasePlan, Options
@@ -77,6 +78,73 @@ def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge:
         pass
     signature = signature_of(facets, plan.engine, written.wasm)
     return RecordedFinding(signature, write_finding(options.out, signature, files), facets, before, after, cut)
+
+
+#: the finding kind (and folder-name prefix) of a valid module the engine refuses to read
+ENGINE_REJECTS_VALID = "engine-rejects-valid"
+
+
+def defect_signature(engine: str, message_class: str) -> str:
+    """An engine defect's name: the engine (by name, not options) and its message class."""
+    digest = hashlib.sha256(f"{engine}\n{message_class}".encode()).hexdigest()[:12]
+    return f"{ENGINE_REJECTS_VALID}-{engine}-{digest}"
+
+
+def record_engine_defect(plan: CasePlan, options: Options, case: GeneratedCase, defect: EngineDefect,
+                         deadline: float) -> RecordedFinding:
+    """An ``engine-rejects-valid`` finding: a module the harness validated that the engine refuses.
+
+    Deduplicated by engine name and message class: one already in OUT/findings, or expected by the
+    corpus (``Options.known_defects``), costs nothing more (no minimization, nothing written).  A
+    new one is minimized while it stays valid and refused with the same message class (each
+    candidate only prepared, never run), until DEADLINE: delta debugging over its text lines, in
+    process (:func:`~resumefuzz.minimize.reduce_lines`).
+    """
+    signature = defect_signature(defect.engine, defect.message_class)
+    before = Size(len(case.wasm), 0)
+    if signature in options.known_defects or (options.out / "findings" / signature).exists():
+        return RecordedFinding(signature, False, [ENGINE_REJECTS_VALID], before, before, False)
+    predicate = DefectPredicate(plan.engine, plan.yield_points, defect.message_class)
+    wasm, cut = case.wasm, time.time() >= deadline
+    if options.shrink_attempts > 0 and not cut:
+        # Binaryen's wasm-reduce would fit, but the npm build cannot start the command it runs (an
+        # emscripten binary has no processes); `wasm-tools shrink` starts one per candidate.
+        wasm = reduce_lines(case.wasm, predicate, deadline=deadline)
+        cut = time.time() >= deadline
+    found = predicate.defect(wasm) if wasm != case.wasm else defect
+    if found is None or found.message_class != defect.message_class:  # what is written must reproduce
+        wasm, found = case.wasm, defect
+    written = replace(case, wasm=wasm, text=case.text if wasm == case.wasm else None)
+    after = Size(len(wasm), 0)
+    fields = {"kind": ENGINE_REJECTS_VALID, "engine_name": defect.engine, "message_class": defect.message_class,
+              "message": found.detail, "before": asdict(before), "after": asdict(after),
+              "minimization": _MINIMIZATION[cut]}
+    report = (f"ENGINE DEFECT: engine {defect.engine} rejects a valid module ({ENGINE_REJECTS_VALID})\n"
+              f"message class: {defect.message_class}\n"
+              f"engine's message: {found.detail}\n"
+              f"module: {before.module_bytes} -> {after.module_bytes} bytes "
+              f"(valid under wasm-tools/wasmtime; instrumented with --yield-points {plan.yield_points})\n"
+              + (f"note: {_MINIMIZATION[True]}\n" if cut else ""))
+    files = _case_files(plan, written, fields, report, CAMPAIGN_SCHEDULE)
+    files["replay"] = _defect_replay_script(plan)
+    files["schedule.json"] = json.dumps({"spec": CAMPAIGN_SCHEDULE, "crossings": [], "original": None}, indent=2)
+    files["engine.json"] = json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
+                                       "wasmtime_opt": plan.wasmtime_opt}, indent=2)
+    try:
+        from .. import wasmtools
+
+        files["module.wat"] = written.text if written.text is not None else wasmtools.print_text(wasm)
+    except Exception:  # noqa: BLE001 - printing is a convenience
+        pass
+    return RecordedFinding(signature, write_finding(options.out, signature, files), [ENGINE_REJECTS_VALID],
+                           before, after, cut)
+
+
+def _defect_replay_script(plan: CasePlan) -> str:
+    args = " ".join(shlex.quote(a) for a in ["--engine", plan.engine, "--yield-points", plan.yield_points])
+    python = shlex.quote(sys.executable)
+    return ("#!/bin/sh\n# Reproduce this engine defect (exit 5 = the engine still rejects this valid module).\n"
+            f'cd "$(dirname "$0")" && exec {python} -m resumefuzz check module.wasm {args} "$@"\n')
 
 
 def unjudged_finding(out: Path, plan: CasePlan, headline: str, *, kind: str = "",

@@ -40,6 +40,9 @@ class Options:
     #: the liveness gate: a campaign that judged too little exits 3 (see `gate`)
     max_unjudged: float = 0.5  # highest share of cases not judged (unsupported, engine error, harness error)
     min_suspensions: int = 1  # fewest suspensions a campaign must perform
+    #: engine-defect signatures known beforehand (the corpus expects them): one classification each,
+    #: never minimized or written again (see findings.record_engine_defect)
+    known_defects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 from .. import limits
 from ..errors import BadInput
 from ..files import write_atomic
-from .case import ERROR, TRANSFORM_HANG, CaseResult, run_case
+from .case import ENGINE_DEFECT, ERROR, TRANSFORM_HANG, CaseResult, run_case
 from .findings import unjudged_finding
 from .plan import CasePlan, Options
 from .stats import Stats, Display, gate
@@ -269,6 +269,9 @@ class Campaign:
             self.errors.append(result.why + "\n" + result.traceback)
             print(f"resumefuzz: harness error in a case: {result.why}", file=sys.stderr)
         finding = result.finding
+        if result.status == ENGINE_DEFECT and finding is not None:
+            self._announce_defect(finding.signature, finding.written, result)
+            return
         if finding is not None:
             new = self._announce(finding.signature, finding.written,
                                  f"{', '.join(finding.facets)}: module {finding.before.module_bytes}→"
@@ -325,6 +328,19 @@ class Campaign:
         self.stats.findings.append(signature)
         print(f"\nFINDING {self.options.out / 'findings' / signature}  ({detail})", file=sys.stderr, flush=True)
         return True
+
+    def _announce_defect(self, signature: str, written: bool, result: CaseResult) -> None:
+        """Record an engine-rejects-valid finding (apart from divergences: it does not make exit 1)."""
+        stats, path = self.stats, self.options.out / "findings" / signature
+        detail = f"{result.defect_engine}: {result.defect_class}"
+        if not written or signature in self.signatures:
+            if signature not in stats.defect_known and signature not in stats.defect_findings:
+                stats.defect_known.append(signature)
+                print(f"\nKNOWN ENGINE DEFECT {path}  ({detail})", file=sys.stderr, flush=True)
+            return
+        self.signatures.add(signature)
+        stats.defect_findings.append(signature)
+        print(f"\nENGINE DEFECT {path}  ({detail})", file=sys.stderr, flush=True)
 
     def _write_stats(self) -> None:
         options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE
-from .case import ENGINE_ERROR, ERROR, UNSUPPORTED, CaseResult
+from .case import ENGINE_DEFECT, ENGINE_ERROR, ERROR, UNSUPPORTED, CaseResult
 from .plan import Options
 
 
@@ -22,6 +22,8 @@ class Stats:
     inconclusive: int = 0
     unsupported: int = 0
     engine_errors: int = 0  # the engine's transform failed on a module (exit, timeout, invalid output)
+    #: the engine refused a valid module (engine-rejects-valid findings; not judged, see `gate`)
+    engine_defects: int = 0
     errors: int = 0  # harness errors (a bug in resumefuzz itself)
     crashes: int = 0
     hangs: int = 0
@@ -43,6 +45,11 @@ class Stats:
     allowances: dict[str, int] = field(default_factory=dict)
     unsupported_reasons: dict[str, int] = field(default_factory=dict)
     engine_error_reasons: dict[str, int] = field(default_factory=dict)
+    engine_defect_classes: dict[str, int] = field(default_factory=dict)  # engine defects by "engine: message class"
+    defect_findings: list[str] = field(default_factory=list)  # new engine-rejects-valid signatures this run
+    defect_known: list[str] = field(default_factory=list)  # ... found again (OUT already held them)
+    defect_seconds: float = 0.0  # wall-clock time engine-defect cases took (classification, minimization)
+    known_defect_seconds: float = 0.0  # ... of which known defects (one classification each)
     first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size, new
     interrupted: bool = False  # stopped by Ctrl-C / SIGTERM
     started: float = field(default_factory=time.time)
@@ -59,7 +66,7 @@ class Stats:
 
     @property
     def unjudged(self) -> int:
-        return self.unsupported + self.engine_errors + self.errors
+        return self.unsupported + self.engine_defects + self.engine_errors + self.errors
 
     def add(self, result: CaseResult) -> None:
         """Count a case a worker finished (a transform hang is counted by :meth:`lost`)."""
@@ -82,6 +89,13 @@ class Stats:
         elif result.status == UNSUPPORTED:
             self.unsupported += 1
             _tally(self.unsupported_reasons, result.why)
+        elif result.status == ENGINE_DEFECT:
+            self.engine_defects += 1
+            key = f"{result.defect_engine}: {result.defect_class}"
+            self.engine_defect_classes[key] = self.engine_defect_classes.get(key, 0) + 1
+            self.defect_seconds += result.seconds
+            if result.finding is not None and not result.finding.written:
+                self.known_defect_seconds += result.seconds
         elif result.status == ENGINE_ERROR:
             self.engine_errors += 1
             _tally(self.engine_error_reasons, result.why)
@@ -106,7 +120,8 @@ class Stats:
         rate = lambda n: n / max(self.elapsed, 1e-9)  # noqa: E731
         return (f"{self.elapsed:6.1f}s  cases {self.cases} ({rate(self.cases):.1f}/s)  schedules {self.schedules} "
                 f"({rate(self.schedules):.1f}/s)  suspensions {self.suspensions}  findings {len(self.findings)}  "
-                f"inconclusive {self.inconclusive}  unsupported {self.unsupported}  engine errors {self.engine_errors}")
+                f"inconclusive {self.inconclusive}  unsupported {self.unsupported}  engine defects {self.engine_defects}  "
+                f"engine errors {self.engine_errors}")
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -125,8 +140,14 @@ def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
     1 whenever any case diverged (new or already-known signature, crash, hang,
     memory blow-up); otherwise 3 when the campaign exercised too little to
     mean anything: no case judged, more than ``max_unjudged`` of the cases
-    not judged (unsupported, engine errors, harness errors), or fewer than
-    ``min_suspensions`` suspensions; 130 when interrupted; else 0.
+    not judged (unsupported, engine defects, engine errors, harness errors),
+    or fewer than ``min_suspensions`` suspensions; 130 when interrupted; else 0.
+
+    Engine defects (``engine-rejects-valid`` findings) are recorded and shown
+    but do not make the exit code 1: nothing was judged for transparency in
+    them, so they count as not judged, like ``unsupported``.  (Otherwise one
+    known Binaryen front-end defect, hit by a fifth of ``core`` modules, would
+    fail every campaign.)
     """
     if stats.diverged or stats.findings or stats.known:
         known = f", {len(stats.known)} already recorded in {options.out / 'findings'}" if stats.known else ""
@@ -134,7 +155,8 @@ def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
     if stats.interrupted:
         return EXIT_INTERRUPTED, "interrupted"
     why = None
-    unjudged = (f"{stats.unsupported} unsupported, {stats.engine_errors} engine error(s), "
+    unjudged = (f"{stats.unsupported} unsupported, {stats.engine_defects} engine defect(s), "
+                f"{stats.engine_errors} engine error(s), "
                 f"{stats.errors} harness error(s)")
     if stats.cases == 0:
         why = "no case ran"
@@ -148,6 +170,10 @@ def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
     if why is not None:
         return EXIT_UNEXERCISED, f"the campaign exercised too little: {why}"
     return EXIT_CLEAN, None
+
+
+def _share(part: float, whole: float) -> str:
+    return f"{100 * part / whole:.0f}%" if whole > 0 else "-"
 
 
 def _tally(reasons: dict[str, int], why: str) -> None:
@@ -191,7 +217,8 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)"
         + (" — interrupted" if stats.interrupted else ""),
         f"  equal {stats.equal} · divergent {stats.divergent} · inconclusive {stats.inconclusive} · "
-        f"unsupported {stats.unsupported} · engine errors {stats.engine_errors} · harness errors {stats.errors} · "
+        f"unsupported {stats.unsupported} · engine defects {stats.engine_defects} · "
+        f"engine errors {stats.engine_errors} · harness errors {stats.errors} · "
         f"crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}"
         + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
         f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
@@ -200,10 +227,16 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),
         f"  findings {len(stats.findings)} new, {len(stats.known)} already recorded (divergent cases: {stats.diverged})"
         + (f"; {stats.minimization_cut} not fully minimized (budget)" if stats.minimization_cut else ""),
+        f"  engine defects (valid modules the engine rejects) {stats.engine_defects}: "
+        f"{len(stats.defect_findings)} new, {len(stats.defect_known)} already recorded; "
+        f"{stats.defect_seconds:.1f}s ({_share(stats.defect_seconds, stats.elapsed)} of the run), "
+        f"known ones {stats.known_defect_seconds:.1f}s ({_share(stats.known_defect_seconds, stats.elapsed)})",
+        *(f"    {count} × {key}" for key, count in sorted(stats.engine_defect_classes.items(), key=lambda kv: -kv[1])),
         f"  stats: {out / 'stats.json'}",
     ]
     lines += [f"  finding: {out / 'findings' / s}" for s in stats.findings]
     lines += [f"  known:   {out / 'findings' / s}" for s in stats.known]
+    lines += [f"  engine defect: {out / 'findings' / s}" for s in stats.defect_findings]
     if options is not None:
         code, reason = gate(stats, options)
         lines.append(f"  verdict: exit {code}" + (f": {reason}" if reason else ": clean"))

@@ -26,12 +26,13 @@ knowing this layout.
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .. import binaryen
-from ..errors import EngineError, Unsupported
+from ..errors import EngineDefect, EngineError, Unsupported
 from .interface import Engine, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,6 +50,26 @@ _FEATURES = {
     "BulkMemoryOpt": 524288, "CallIndirectOverlong": 1048576,
 }
 FEATURES = sum(_FEATURES.values())
+
+
+#: Binaryen's own words for a module it cannot read: its binary parser gave up
+_PARSE_FAILURE = re.compile(r"pars(?:e|ing)", re.IGNORECASE)
+#: ... and for a feature the transform was not given (FEATURES): out of scope, not a defect
+_FEATURE_MISSING = re.compile(r"--enable-|feature", re.IGNORECASE)
+
+
+def rejects_valid(exc: binaryen.BinaryenError) -> bool:
+    """Does EXC say Binaryen's front end refused a module (one the harness has validated)?
+
+    Its validator rejecting the input (``rejected``) or its binary parser failing, unless the
+    complaint is a feature left out of FEATURES.  A documented Asyncify limitation ("Fatal:
+    Asyncify does not support ...", tail calls, reference-typed locals live across a yield) is
+    ``fatal`` with other words, and stays Unsupported.
+    """
+    text = str(exc)
+    if _FEATURE_MISSING.search(text):
+        return False
+    return exc.kind == "rejected" or (exc.kind == "fatal" and bool(_PARSE_FAILURE.search(text)))
 
 
 class ResumeBufferExhausted(Exception):
@@ -92,7 +113,10 @@ class AsyncifyEngine(Engine):
         except binaryen.BinaryenError as exc:
             if exc.kind in ("invalid-output", "died"):  # Binaryen failed on a module it accepted
                 raise EngineError(f"engine {self.name}: {exc}") from None
-            # Binaryen rejects the module (its validator's text included) or cannot handle it
+            if rejects_valid(exc):  # the harness validated this module: Binaryen's front end is wrong
+                raise EngineDefect(f"engine {self.name} rejects a valid module: Binaryen {exc}",
+                                   engine=self.name, detail=str(exc)) from None
+            # what Binaryen documents as out of scope (Asyncify limitations, features left off)
             raise Unsupported(f"Binaryen Asyncify cannot transform this module: {exc}") from None
 
     def optimizes(self) -> bool:

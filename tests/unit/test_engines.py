@@ -351,10 +351,12 @@ def test_a_rejected_module_keeps_the_binaryen_worker_and_its_output() -> None:
         fresh.close()
 
 
-@pytest.mark.parametrize("kind, error", [("rejected", "Unsupported"), ("fatal", "Unsupported"),
+@pytest.mark.parametrize("kind, error", [("rejected", "EngineDefect"), ("fatal", "Unsupported"),
                                          ("invalid-output", "EngineError"), ("died", "EngineError")])
 def test_binaryen_failures_are_classified(monkeypatch: pytest.MonkeyPatch, kind: str, error: str) -> None:
-    """Binaryen refusing a module is "unsupported"; Binaryen failing on one it accepted is an engine error."""
+    """Binaryen's validator refusing a (valid) module is an engine defect, anything else it cannot do
+    unsupported (tests/unit/test_engine_defects.py has the real cases); Binaryen failing on one it
+    accepted is an engine error."""
     from resumefuzz import binaryen, errors
 
     class Failing:

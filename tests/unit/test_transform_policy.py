@@ -192,3 +192,13 @@ def test_allowances_are_counted_for_campaign_liveness() -> None:
     plain = prepare(wasmtools.load_module(MERGED), get_engine("asyncify"), YieldPoints.parse("loop"))
     judge = Judge(plain, 0)
     assert judge.transform() is None and judge.allowances == {}
+
+
+def test_classes_join_identical_bodies_with_what_the_transform_merged() -> None:
+    from resumefuzz.identity import joined
+
+    bodies = {0: 0, 1: 1, 2: 2, 3: 1, 4: 4}  # 1 and 3 have identical bodies
+    merged = {2: 2, 3: 2, 4: 4}  # the transform merged 3 into 2 (dead code removed first)
+    classes = joined(bodies, merged)
+    assert classes[1] == classes[2] == classes[3] == 1  # transitively one class
+    assert classes[0] == 0 and classes[4] == 4
