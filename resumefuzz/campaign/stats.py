@@ -212,6 +212,7 @@ class Display:
 
 
 def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
+    worker_seconds = stats.elapsed * (options.jobs if options is not None else 1)  # time is summed over workers
     lines = [
         f"resumefuzz fuzz: {stats.cases} case(s) in {stats.elapsed:.1f}s "
         f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)"
@@ -229,8 +230,8 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         + (f"; {stats.minimization_cut} not fully minimized (budget)" if stats.minimization_cut else ""),
         f"  engine defects (valid modules the engine rejects) {stats.engine_defects}: "
         f"{len(stats.defect_findings)} new, {len(stats.defect_known)} already recorded; "
-        f"{stats.defect_seconds:.1f}s ({_share(stats.defect_seconds, stats.elapsed)} of the run), "
-        f"known ones {stats.known_defect_seconds:.1f}s ({_share(stats.known_defect_seconds, stats.elapsed)})",
+        f"{stats.defect_seconds:.1f} worker-seconds ({_share(stats.defect_seconds, worker_seconds)} of the "
+        f"workers' time), known ones {stats.known_defect_seconds:.1f} ({_share(stats.known_defect_seconds, worker_seconds)})",
         *(f"    {count} × {key}" for key, count in sorted(stats.engine_defect_classes.items(), key=lambda kv: -kv[1])),
         f"  stats: {out / 'stats.json'}",
     ]
