@@ -127,7 +127,7 @@ def stages_and_floor(cases: int) -> dict[str, Any]:
         for index in range(cases):
             plan = CasePlan.make(options, index)
             result = run_case(plan, options)
-            if result.status != "unsupported":
+            if result.status in ("equal", "divergent", "inconclusive"):  # prepared: the floor can run it
                 done.append(plan)
                 pairs += result.schedules
     for plan in done:  # outside the stage clock: the floor and the instrumentation ratios
