@@ -11,6 +11,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import time
 
 _PR_SET_PDEATHSIG = 1
 
@@ -32,9 +33,41 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
 
 
 def kill_group(proc: "subprocess.Popen[bytes]") -> None:
-    """SIGKILL PROC's whole process group (started with ``start_new_session``) and reap PROC."""
+    """SIGKILL PROC's whole process group (started with ``start_new_session``), reap PROC, and wait
+    until no member of the group is still running.
+
+    A SIGKILLed process dies asynchronously: without the wait, a grandchild could still be
+    running (and writing) when the caller goes on.
+    """
     try:
         os.killpg(proc.pid, signal.SIGKILL)
+        killed = True
     except (ProcessLookupError, PermissionError):
-        pass
+        killed = False  # the common case: the group ended and left nothing behind
     proc.wait()
+    deadline = time.monotonic() + GROUP_EXIT_WAIT
+    while killed and _group_running(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+#: seconds to wait for the members of a killed process group to be gone
+GROUP_EXIT_WAIT = 5.0
+
+
+def _group_running(group: int) -> bool:
+    """Whether any process of GROUP is alive (not yet a zombie), from /proc (False where there is none)."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # pragma: no cover - not Linux
+        return False
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                fields = file.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+            return True
+    return False

@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BadInput, EngineError, TransformTimeout, Unsupported
 from ..limits import TRANSFORM_TIMEOUT
-from ..process import die_with_parent
+from ..process import die_with_parent, kill_group
 from .asyncify import AsyncifyEngine
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,45 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: bytes of the command's stdout/stderr read back for an error message
 _DETAIL_TAIL = 4096
-#: seconds to wait for the members of a killed process group to be gone
-_GROUP_EXIT_WAIT = 5.0
-
-
-def _end_group(proc: "subprocess.Popen[bytes]") -> None:
-    """SIGKILL PROC's process group, reap PROC, and wait until no member is still running.
-
-    A SIGKILLed process dies asynchronously: without the wait, a grandchild could
-    still be running (and writing) when the transform returns.
-    """
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-        killed = True
-    except (ProcessLookupError, PermissionError):
-        killed = False  # the common case: the command ended and left nothing behind
-    proc.wait()
-    deadline = time.monotonic() + _GROUP_EXIT_WAIT
-    while killed and _group_running(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.005)
-
-
-def _group_running(group: int) -> bool:
-    """Whether any process of GROUP is alive (not yet a zombie), from /proc (False where there is none)."""
-    try:
-        entries = os.listdir("/proc")
-    except OSError:  # pragma: no cover - not Linux
-        return False
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as file:
-                fields = file.read().rsplit(b")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if len(fields) > 2 and int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
-            return True
-    return False
-
 
 class CommandEngine(AsyncifyEngine):
     name = "asyncify-compatible"
@@ -125,7 +84,7 @@ class CommandEngine(AsyncifyEngine):
                                       f"{self.transform_timeout:g}s (--transform-timeout); "
                                       f"its process group was killed") from None
                 finally:
-                    _end_group(proc)  # on timeout, and whatever it left running in the background
+                    kill_group(proc)  # on timeout, and whatever it left running in the background
             if returncode != 0:
                 how = f"killed by signal {-returncode}" if returncode < 0 else f"exit {returncode}"
                 raise EngineError(f"engine {self.name}: transform command failed ({how}): {self._detail(folder)}")

@@ -10,15 +10,8 @@ from pathlib import Path
 _SCRIPT = Path(sys.executable).with_name("resumefuzz")
 RESUMEFUZZ = [str(_SCRIPT)] if _SCRIPT.is_file() else [sys.executable, "-m", "resumefuzz.cli"]
 
-#: Binaryen 132 reads this valid module wrongly: an `if` with a block parameter whose condition
-#: comes from an unreachable stack (wasm-tools validates it)
-IF_PARAM_UNREACHABLE = """(module
-  (func (export "f") (result i32)
-    f32.const 0
-    unreachable
-    if (param i32) (result i32)
-    else
-    end))"""
+#: Binaryen 132 reads this valid module wrongly (the corpus reproducer says how)
+IF_PARAM_UNREACHABLE = Path(__file__).resolve().parents[2] / "corpus" / "cases" / "binaryen-if-param-unreachable-condition.wat"
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -26,9 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_a_valid_module_the_engine_rejects_is_an_engine_defect_exit_5(tmp_path: Path) -> None:
-    module = tmp_path / "if-param.wat"
-    module.write_text(IF_PARAM_UNREACHABLE)
-    proc = run("check", str(module))
+    proc = run("check", str(IF_PARAM_UNREACHABLE))
     assert proc.returncode == 5, proc.stderr
     assert proc.stderr.count("\n") == 1 and proc.stdout == ""
     assert proc.stderr.startswith("resumefuzz: engine defect: engine asyncify rejects a valid module: ")

@@ -22,27 +22,10 @@ from resumefuzz.minimize import DefectPredicate
 from resumefuzz.preparation import prepare
 from resumefuzz.yieldpoints import YieldPoints
 
-#: an `if` with a block parameter whose condition comes from an unreachable (polymorphic) stack:
-#: Binaryen pops the parameter after the condition and takes the stale f32 below `unreachable`
-IF_PARAM_UNREACHABLE = """(module
-  (func (export "f") (result i32)
-    f32.const 0
-    unreachable
-    if (param i32) (result i32)
-    else
-    end))"""
-#: an `if` that is a branch target, with an unreachable condition: Binaryen wraps it in a labelled
-#: block of the `if`'s type, hiding its unreachable type, so the i64 below it is never dropped
-IF_TARGET_UNREACHABLE = """(module
-  (func (export "f") (result i32)
-    i64.const 1
-    unreachable
-    if (result i32)
-      i32.const 1
-      br 0
-    else
-      i32.const 2
-    end))"""
+#: the corpus reproducers of the two `if` defects (their comments say what Binaryen misreads)
+_CASES = Path(__file__).resolve().parents[2] / "corpus" / "cases"
+IF_PARAM_UNREACHABLE = (_CASES / "binaryen-if-param-unreachable-condition.wat").read_text()
+IF_TARGET_UNREACHABLE = (_CASES / "binaryen-if-branch-target-unreachable-condition.wat").read_text()
 #: the same defect seen through another validator message (an operand of a binary op)
 IF_TARGET_UNREACHABLE_ADD = """(module
   (func (export "f") (result i32)
