@@ -82,8 +82,11 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     except EngineDefect as exc:  # a finding of its own kind; a known one costs only this classification
         from .findings import record_engine_defect
 
-        if deadline is None:
-            deadline = time.time() + options.minimize_timeout
+        # The parent is not told a defect is being minimized (only divergences extend the case's
+        # wall-clock limit), so minimization keeps within half of --case-timeout: a worker busy
+        # past the limit would be reported as a hang of the engine.
+        deadline = min(deadline if deadline is not None else time.time() + options.minimize_timeout,
+                       started + options.case_timeout / 2)
         result = CaseResult(ENGINE_DEFECT, str(exc), defect_class=exc.message_class, defect_engine=exc.engine)
         result.finding = record_engine_defect(plan, options, case, exc, deadline)
         result.seconds = time.time() - started
