@@ -31,6 +31,31 @@ with loads/stores addressed modulo the *current* memory size, so they reach
 grown pages; NaN payload constants and float globals; host input/output;
 mutable (exported) globals; multi-value calls; and, rarely, a late trap.
 
+Reach (issue 12), in every profile: a global of each of the profile's types
+(floats often a signalling NaN) written, then a *crossing* (a call of a
+program function or a host import: a yield point at every density), then
+output (``Seq("hold")``); passive data segments, either kept (``memory.init``
+copies from them, never dropped) or droppable (``data.drop``, a crossing, a
+zero-length init; as a rare late trap, a one-byte init that must trap, which
+a restore forgetting the drop turns into a copy); ``memory.fill``/``copy``.
+
+Profiles (``PROFILES``): ``core``; ``simd`` (v128); ``tables``: a growable
+table (sometimes a second, ``$tab1``), ``call_indirect`` modulo the current
+table size, passive element segments (kept or droppable, as for data),
+``table.copy``/``table.init``/``elem.drop`` in ordinary code, and every
+reference value inside leaf *mutators* (``$m_set_tab`` ...: ``table.set``,
+``table.get``, ``table.grow``, ``table.fill`` of ``ref.func``), which make no
+call, so they get no yield point (``resumefuzz.yieldpoints``) and Asyncify,
+which cannot save references, leaves them uninstrumented; each mutator call
+is followed by a crossing and a use (``call_indirect`` through the mutated
+slot, or ``table.size``); in one program in eight that has passive element
+segments (about 4 in 100 tables programs) an ``(elem declare ...)`` precedes
+them, and Binaryen mis-indexes them (issue 13: an engine defect or an A-vs-B
+divergence of the correct engine, on purpose);
+``memory64``: memory 0 is 64-bit (i64 addresses, ``memory.size``/``grow``,
+bulk lengths); ``multi-memory``: 2-3 memories, every memory access, grow,
+fill, copy and init names any of them.
+
 Shrinking: every choice is ordered simplest first and lists end on a
 "continue?" draw, so Hypothesis shrinks towards few functions, short bodies,
 small constants and the plainest node kinds; a minimal failing program is a
@@ -69,6 +94,9 @@ MAX_LOOP_BOUND = 8
 EXPR_DEPTH = 3
 STMT_DEPTH = 2
 LOW_ADDR_MASK = 0xFFE0  # first page: address + offset(<=16) + width(<=16) <= 65536
+TABLE_ROOM = 6         # entries a profile table may grow by (its maximum: initial size + TABLE_ROOM)
+MAX_BULK = 48          # bytes of one memory.fill / memory.copy
+PROFILES = ("core", "simd", "tables", "memory64", "multi-memory")
 
 
 # ---------------------------------------------------------------------------
@@ -163,15 +191,19 @@ class Call(Expr):
 
 @dataclass(frozen=True)
 class CallIndirect(Expr):
+    """``size`` 0: the index is taken modulo the table's *current* size (tables that grow)."""
+
     sig: str
     type: str
     args: tuple[Expr, ...]
     index: Expr
     size: int
+    table: str = "$tab"
 
     def render(self) -> str:
-        index = f"(i32.rem_u {self.index.render()} (i32.const {self.size}))"
-        return "(" + " ".join(["call_indirect $tab (type", self.sig + ")"] + [a.render() for a in self.args]
+        size = f"(i32.const {self.size})" if self.size else f"(table.size {self.table})"
+        index = f"(i32.rem_u {self.index.render()} {size})"
+        return "(" + " ".join([f"call_indirect {self.table} (type", self.sig + ")"] + [a.render() for a in self.args]
                               + [index]) + ")"
 
 
@@ -182,19 +214,29 @@ class Addr(Expr):
     ``end`` is one of the last 8 addresses before the current end of memory."""
 
     mode: str  # "low" | "dyn" | "end"
-    value: Expr
-    type: str = "i32"
+    value: Expr  # always i32; widened for a 64-bit memory
+    type: str = "i32"  # the memory's address type: "i64" for memory64
+    mem: str = ""  # the memory's name ("" = memory 0)
 
     def render(self, reach: int = 32) -> str:
         """REACH: the access's offset + width; a ``dyn`` address then ends at most at the
         memory's last byte, so the very last byte is reachable too."""
+        size = f"(memory.size {self.mem})" if self.mem else "(memory.size)"
+        if self.type == "i64":
+            if self.mode == "low":
+                return f"(i64.extend_i32_u (i32.and {self.value.render()} (i32.const {LOW_ADDR_MASK:#x})))"
+            end = f"(i64.shl {size} (i64.const 16))"
+            if self.mode == "end":
+                return (f"(i64.sub (i64.sub {end} (i64.const {reach})) "
+                        f"(i64.extend_i32_u (i32.and {self.value.render()} (i32.const 7))))")
+            return f"(i64.rem_u (i64.extend_i32_u {self.value.render()}) (i64.sub {end} (i64.const {reach - 1})))"
         if self.mode == "low":
             return f"(i32.and {self.value.render()} (i32.const {LOW_ADDR_MASK:#x}))"
         if self.mode == "end":  # the last 8 addresses that fit: boundaries are where copies go wrong
-            return (f"(i32.sub (i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const {reach})) "
+            return (f"(i32.sub (i32.sub (i32.shl {size} (i32.const 16)) (i32.const {reach})) "
                     f"(i32.and {self.value.render()} (i32.const 7)))")
         return (f"(i32.rem_u {self.value.render()} "
-                f"(i32.sub (i32.shl (memory.size) (i32.const 16)) (i32.const {reach - 1})))")
+                f"(i32.sub (i32.shl {size} (i32.const 16)) (i32.const {reach - 1})))")
 
 
 def _reach(op: str, offset: int) -> int:
@@ -213,7 +255,7 @@ class Load(Expr):
     offset: int = 0
 
     def render(self) -> str:
-        off = f" offset={self.offset}" if self.offset else ""
+        off = f" {self.addr.mem}" * bool(self.addr.mem) + (f" offset={self.offset}" if self.offset else "")
         return f"({self.op}{off} {self.addr.render(_reach(self.op, self.offset))})"
 
 
@@ -267,7 +309,7 @@ class Store(Stmt):
     offset: int = 0
 
     def lines(self) -> list[str]:
-        off = f" offset={self.offset}" if self.offset else ""
+        off = f" {self.addr.mem}" * bool(self.addr.mem) + (f" offset={self.offset}" if self.offset else "")
         return [f"({self.op}{off} {self.addr.render(_reach(self.op, self.offset))} {self.value.render()})"]
 
 
@@ -426,6 +468,7 @@ class Switch(Stmt):
 class Trap(Stmt):
     kind: str  # "unreachable" | "div0" | "oob"
     value: Expr | None = None
+    addr_type: str = "i32"  # of the memory an "oob" load reads
 
     def lines(self) -> list[str]:
         if self.kind == "unreachable":
@@ -433,7 +476,148 @@ class Trap(Stmt):
         if self.kind == "div0":
             value = self.value.render() if self.value is not None else "(i32.const 1)"
             return [f"(call $out_i32 (i32.div_u {value} (i32.const 0)))"]
-        return ["(call $out_i32 (i32.load (i32.const -4)))"]
+        return [f"(call $out_i32 (i32.load ({self.addr_type}.const -4)))"]
+
+
+@dataclass(frozen=True)
+class Text(Stmt):
+    """Fixed instruction lines (the bodies of the table mutators)."""
+
+    text: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        return list(self.text)
+
+
+@dataclass(frozen=True)
+class Seq(Stmt):
+    """Statements that belong together, e.g. a mutation, a crossing (a call), then a use of what
+    was mutated.  KIND names the pattern: ``hold`` (global written, crossing, read), ``drop``
+    (segment dropped, crossing, zero-length init), ``table`` (table mutated, crossing, used),
+    ``bulk`` (bulk memory op, crossing)."""
+
+    kind: str
+    stmts: tuple[Stmt, ...]
+
+    def lines(self) -> list[str]:
+        return _block_lines(self.stmts)
+
+
+def _length(addr_type: str, n: int) -> str:
+    return f"({addr_type}.const {n})"
+
+
+@dataclass(frozen=True)
+class MemInit(Stmt):
+    """``memory.init`` of N bytes from passive segment SEGMENT at SRC (in bounds unless the segment
+    was dropped: then only N = 0 succeeds)."""
+
+    segment: str
+    dst: Addr
+    src: int
+    n: int
+
+    def lines(self) -> list[str]:
+        mem = f" {self.dst.mem}" if self.dst.mem else ""
+        dst = self.dst.render(max(self.n, 1))
+        return [f"(memory.init{mem} {self.segment} {dst} (i32.const {self.src}) (i32.const {self.n}))"]
+
+
+@dataclass(frozen=True)
+class MemFill(Stmt):
+    dst: Addr
+    value: Expr
+    n: int
+
+    def lines(self) -> list[str]:
+        mem = f" {self.dst.mem}" if self.dst.mem else ""
+        return [f"(memory.fill{mem} {self.dst.render(self.n)} {self.value.render()} {_length(self.dst.type, self.n)})"]
+
+
+@dataclass(frozen=True)
+class MemCopy(Stmt):
+    dst: Addr
+    src: Addr
+    n: int
+
+    def lines(self) -> list[str]:
+        mems = f" {self.dst.mem or '$mem'} {self.src.mem or '$mem'}" if self.dst.mem or self.src.mem else ""
+        return [f"(memory.copy{mems} {self.dst.render(self.n)} {self.src.render(self.n)} "
+                f"{_length(self.dst.type, self.n)})"]
+
+
+@dataclass(frozen=True)
+class DataDrop(Stmt):
+    segment: str
+
+    def lines(self) -> list[str]:
+        return [f"(data.drop {self.segment})"]
+
+
+@dataclass(frozen=True)
+class TabIdx(Expr):
+    """A table index from which N entries fit in TABLE's current size."""
+
+    table: str
+    value: Expr
+    n: int
+    type: str = "i32"
+
+    def render(self) -> str:
+        return f"(i32.rem_u {self.value.render()} (i32.sub (table.size {self.table}) (i32.const {self.n - 1})))"
+
+
+@dataclass(frozen=True)
+class TableCopy(Stmt):
+    dst: TabIdx
+    src: TabIdx
+
+    def lines(self) -> list[str]:
+        return [f"(table.copy {self.dst.table} {self.src.table} {self.dst.render()} {self.src.render()} "
+                f"(i32.const {self.dst.n}))"]
+
+
+@dataclass(frozen=True)
+class TableInit(Stmt):
+    """``table.init`` of N entries of passive element segment SEGMENT from SRC (N = 0 after a drop)."""
+
+    table: str
+    segment: str
+    dst: Expr
+    src: int
+    n: int
+
+    def lines(self) -> list[str]:
+        return [f"(table.init {self.table} {self.segment} {self.dst.render()} (i32.const {self.src}) "
+                f"(i32.const {self.n}))"]
+
+
+@dataclass(frozen=True)
+class ElemDrop(Stmt):
+    segment: str
+
+    def lines(self) -> list[str]:
+        return [f"(elem.drop {self.segment})"]
+
+
+@dataclass(frozen=True)
+class DroppedInit(Stmt):
+    """A late trap: drop a segment, cross (CROSSING), then init one element/byte from it, which
+    must trap; a restore that forgets the drop copies instead."""
+
+    kind: str  # "data" | "elem"
+    segment: str
+    crossing: Stmt
+    target: str = ""  # memory (data; "" = memory 0) or table (elem)
+    addr_type: str = "i32"
+
+    def lines(self) -> list[str]:
+        if self.kind == "data":
+            mem = f" {self.target}" if self.target else ""
+            init = f"(memory.init{mem} {self.segment} ({self.addr_type}.const 0) (i32.const 0) (i32.const 1))"
+        else:
+            init = f"(table.init {self.target} {self.segment} (i32.const 0) (i32.const 0) (i32.const 1))"
+        return [f"({self.kind}.drop {self.segment})", *self.crossing.lines(), init]
 
 
 # -- module --
@@ -486,14 +670,46 @@ class Table(Node):
     params: tuple[str, ...]
     results: tuple[str, ...]
     entries: tuple[str, ...]  # function names, in table order
+    growable: bool = False  # profile tables: room to grow (TABLE_ROOM entries)
+    extra: tuple[tuple[str, ...], ...] = ()  # the entries of tables $tab1, $tab2, ...
+
+    def names(self) -> list[str]:
+        return ["$tab"] + [f"$tab{i}" for i in range(1, len(self.extra) + 1)]
 
     def lines(self) -> list[str]:
         params = f" (param {' '.join(self.params)})" if self.params else ""
         results = f" (result {' '.join(self.results)})" if self.results else ""
-        n = len(self.entries)
-        return [f"(type $tsig (func{params}{results}))",
-                f"(table $tab {n} {n} funcref)",
-                f"(elem (table $tab) (i32.const 0) func {' '.join(self.entries)})"]
+        out = [f"(type $tsig (func{params}{results}))"]
+        for name, entries in zip(self.names(), (self.entries, *self.extra)):
+            n = len(entries)
+            out += [f"(table {name} {n} {n + TABLE_ROOM if self.growable else n} funcref)",
+                    f"(elem (table {name}) (i32.const 0) func {' '.join(entries)})"]
+        return out
+
+
+@dataclass(frozen=True)
+class DataSeg(Node):
+    """A passive data segment; DROPPABLE ones are only ever dropped, then read with length 0
+    (or, as a late trap, 1); the others are copied from and never dropped."""
+
+    name: str
+    data: bytes
+    droppable: bool
+
+    def render(self) -> str:
+        return f'(data {self.name} "' + "".join("\\%02x" % b for b in self.data) + '")'
+
+
+@dataclass(frozen=True)
+class ElemSeg(Node):
+    """A passive element segment (table functions); DROPPABLE as for DataSeg."""
+
+    name: str
+    funcs: tuple[str, ...]
+    droppable: bool
+
+    def render(self) -> str:
+        return f"(elem {self.name} func {' '.join(self.funcs)})"
 
 
 @dataclass(frozen=True)
@@ -503,8 +719,15 @@ class Module(Node):
     table: Table | None = None
     start: str | None = None
     data: bytes = b""
+    mem64: bool = False  # memory 0 is a 64-bit memory
+    memories: int = 1  # program memories: $mem, $mem1, $mem2
+    passive: tuple[DataSeg, ...] = ()
+    elems: tuple[ElemSeg, ...] = ()
+    declare: tuple[str, ...] = ()  # an (elem declare func ...) segment, placed before the passive ones
 
     def uses_memory(self) -> bool:
+        if self.passive:
+            return True
         for node in self.walk():
             if isinstance(node, (Load, Store, Addr)) or (isinstance(node, Op) and node.op.startswith("memory.")):
                 return True
@@ -529,11 +752,16 @@ class Module(Node):
             out.append(f'  (import "host" "{name}" (func ${name} {HOST_SIGS[name]}))')
         if self.table is not None:
             out += _indent(self.table.lines())
+        if self.declare:
+            out.append(f"  (elem declare func {' '.join(self.declare)})")
+        out += ["  " + e.render() for e in self.elems]
         if self.uses_memory():
-            out.append("  (memory $mem 1 8)")
+            out.append(f"  (memory $mem {'i64 ' * self.mem64}1 8)")
+            out += [f"  (memory $mem{i} 1 4)" for i in range(1, self.memories)]
             if self.data:
                 escaped = "".join("\\%02x" % b for b in self.data)
-                out.append(f'  (data (i32.const 0) "{escaped}")')
+                out.append(f'  (data ({"i64" if self.mem64 else "i32"}.const 0) "{escaped}")')
+            out += ["  " + d.render() for d in self.passive]
         out += ["  " + g.render() for g in self.globals]
         for func in self.funcs:
             out += _indent(func.lines())
@@ -707,15 +935,40 @@ class Gen:
     """Module-wide generation state."""
 
     draw: Callable[[st.SearchStrategy[Any]], Any]
-    simd: bool
+    profile: str
     globals: list[Global] = field(default_factory=list)
     table: Table | None = None
     table_sig: Sig | None = None
     table_cost: int = 0
+    memories: int = 1
+    passive: list[DataSeg] = field(default_factory=list)
+    elems: list[ElemSeg] = field(default_factory=list)
+    declare: tuple[str, ...] = ()
+    mutators: dict[str, Func] = field(default_factory=dict)
+
+    @property
+    def simd(self) -> bool:
+        return self.profile == "simd"
+
+    @property
+    def tables(self) -> bool:
+        return self.profile == "tables"
+
+    @property
+    def addr_type(self) -> str:
+        return "i64" if self.profile == "memory64" else "i32"
 
     @property
     def types(self) -> tuple[str, ...]:
         return SCALARS + (("v128",) if self.simd else ())
+
+    @property
+    def simple_kinds(self) -> tuple[str, ...]:
+        return STMT_SIMPLE + TABLE_KINDS if self.tables else STMT_SIMPLE
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return self.simple_kinds + STMT_COMPOUND
 
 
 @dataclass
@@ -840,8 +1093,10 @@ def _const(draw: Any, t: str) -> Const:
 EXPR_LEAVES = ("const", "local", "global", "in")
 EXPR_KINDS = EXPR_LEAVES + ("unop", "binop", "load", "call", "call", "call_indirect", "call_indirect",
                             "memory", "select", "tee")
-STMT_SIMPLE = ("set", "out", "call", "icall", "icall", "global", "store", "grow", "brif")
-STMT_KINDS = STMT_SIMPLE + ("if", "loop", "ploop", "block", "switch")
+STMT_SIMPLE = ("set", "out", "call", "icall", "icall", "global", "store", "grow", "brif", "hold", "hold",
+               "seg", "bulk")
+TABLE_KINDS = ("tmut", "tmut", "tmut", "tmut", "tinit", "tinit", "tcopy")  # the tables profile only
+STMT_COMPOUND = ("if", "loop", "ploop", "block", "switch")
 
 
 def _expr(cx: Ctx, t: str, depth: int = EXPR_DEPTH) -> Expr:
@@ -886,9 +1141,9 @@ def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
     if (kind == "call_indirect" and cx.table_ok and ts is not None and table is not None and ts.results == (t,)
             and cx.affordable(gen.table_cost + 4)):
         cx.charge(gen.table_cost + 3)
-        return CallIndirect("$tsig", t, _args(cx, ts, sub), _expr(cx, "i32", sub), len(table.entries))
-    if kind == "memory" and t == "i32":
-        return _grow(cx, sub) if draw(_BOOLS) else Op("memory.size", "i32")
+        return _call_indirect(cx, _args(cx, ts, sub), _expr(cx, "i32", sub))
+    if kind == "memory" and t == gen.addr_type:
+        return _grow(cx, sub) if draw(_BOOLS) else Op("memory.size", t, (), _mem(cx))
     if kind == "select":
         return Op("select", t, (_expr(cx, t, sub), _expr(cx, t, sub), _expr(cx, "i32", sub)))
     if kind == "tee" and cx.writable(t):
@@ -896,17 +1151,37 @@ def _expr_node(cx: Ctx, t: str, depth: int) -> Expr:
     return _const(draw, t)
 
 
+def _call_indirect(cx: Ctx, args: tuple[Expr, ...], index: Expr) -> CallIndirect:
+    """A call through the table (tables profile: any table, index modulo its current size)."""
+    gen = cx.gen
+    assert gen.table is not None and gen.table_sig is not None
+    if gen.tables:
+        return CallIndirect("$tsig", gen.table_sig.results[0], args, index, 0, _pick(cx.draw, gen.table.names()))
+    return CallIndirect("$tsig", gen.table_sig.results[0], args, index, len(gen.table.entries))
+
+
+def _mem(cx: Ctx) -> str:
+    """One of the program memories, by name ("" is memory 0, rendered without a name)."""
+    i = _index(cx.draw, cx.gen.memories)
+    return f"$mem{i}" if i else ""
+
+
 def _grow(cx: Ctx, depth: int) -> Op:
+    t = cx.gen.addr_type
+    mem = _mem(cx)
     if depth > 0 and cx.draw(_BOOLS):
         delta: Expr = Op("i32.and", "i32", (_expr(cx, "i32", depth - 1), Const("i32", "3")))
+        if t == "i64":
+            delta = Op("i64.extend_i32_u", "i64", (delta,))
     else:
-        delta = Const("i32", str(cx.draw(_ints(1, 3))))
-    return Op("memory.grow", "i32", (delta,))
+        delta = Const(t, str(cx.draw(_ints(1, 3))))
+    return Op("memory.grow", t, (delta,), mem)
 
 
-def _addr(cx: Ctx, depth: int) -> Addr:
+def _addr(cx: Ctx, depth: int, mem: str | None = None) -> Addr:
+    mem = _mem(cx) if mem is None else mem
     mode = _pick(cx.draw, ("low", "dyn", "end"))
-    return Addr(mode, _expr(cx, "i32", max(0, depth - 1)))
+    return Addr(mode, _expr(cx, "i32", max(0, depth - 1)), cx.gen.addr_type, mem)
 
 
 def _args(cx: Ctx, sig: Sig, depth: int) -> tuple[Expr, ...]:
@@ -954,7 +1229,7 @@ def _stmts(cx: Ctx, depth: int, max_size: int = 4) -> tuple[Stmt, ...]:
 def _stmt(cx: Ctx, depth: int) -> Stmt:
     draw, gen = cx.draw, cx.gen
     cx.charge()
-    kind = _pick(draw, STMT_KINDS if depth > 0 else STMT_SIMPLE)
+    kind = _pick(draw, gen.kinds if depth > 0 else gen.simple_kinds)
     sub = depth - 1
     if kind == "out":
         return _out(cx, _expr(cx, _pick(draw, SCALARS)))[0]
@@ -979,6 +1254,20 @@ def _stmt(cx: Ctx, depth: int) -> Stmt:
         return _out(cx, _grow(cx, 2))[0]
     if kind == "brif" and cx.labels:
         return BrIf(_pick(draw, cx.labels), _expr(cx, "i32", 2))
+    if kind == "hold":
+        return _hold(cx)
+    if kind == "seg":
+        return _segment_use(cx)
+    if kind == "bulk":
+        return _bulk(cx)
+    if kind == "tmut" and gen.table is not None:
+        return _table_mutation(cx)
+    if kind == "tcopy" and gen.table is not None:
+        n = draw(_ints(1, 2))
+        dst, src = _pick(draw, gen.table.names()), _pick(draw, gen.table.names())
+        return TableCopy(TabIdx(dst, _expr(cx, "i32", 1), n), TabIdx(src, _expr(cx, "i32", 1), n))
+    if kind == "tinit" and gen.table is not None:
+        return _table_init(cx)
     if kind == "if":
         cond = _expr(cx, "i32")
         then = _stmts(cx, sub, 3)
@@ -1014,9 +1303,169 @@ def _icall(cx: Ctx) -> Stmt:
     gen = cx.gen
     assert gen.table is not None and gen.table_sig is not None
     cx.charge(gen.table_cost + 3)
-    value = CallIndirect("$tsig", gen.table_sig.results[0], _args(cx, gen.table_sig, EXPR_DEPTH - 1),
-                         _expr(cx, "i32", 2), len(gen.table.entries))
+    value = _call_indirect(cx, _args(cx, gen.table_sig, EXPR_DEPTH - 1), _expr(cx, "i32", 2))
     return Sunk(value, _sink(cx, value.type))
+
+
+def _crossing(cx: Ctx) -> Stmt:
+    """A call between a write and the read of what it wrote: a yield point at every density
+    (``call``: after it; ``entry``: in a program callee; ``all``: everywhere)."""
+    calls = [s for s in cx.callees if cx.affordable(s.cost + 2)]
+    if calls and cx.draw(_BOOLS):
+        sig = _pick(cx.draw, calls)
+        return CallStmt(sig.name, _args(cx, sig, 1), tuple(_sink(cx, r) for r in sig.results))
+    cx.charge(3)
+    return CallStmt("$out_i32", (Call("$in_i32", "i32"),))
+
+
+#: global round trips: floats are signalling NaNs half the time (what a float round trip quiets)
+_HOLD_CONST: dict[str, st.SearchStrategy[str]] = {
+    "i32": _CONST_TEXT["i32"], "i64": _CONST_TEXT["i64"], "v128": _CONST_TEXT["v128"],
+    "f32": st.one_of(_signalling_nan(32), _CONST_TEXT["f32"]),
+    "f64": st.one_of(_signalling_nan(64), _CONST_TEXT["f64"]),
+}
+
+
+def _hold(cx: Ctx) -> Stmt:
+    """A global of any of the profile's types written just before a crossing and output just after
+    (a lost, swapped or quieted global changes the output)."""
+    draw, gen = cx.draw, cx.gen
+    t = _pick(draw, gen.types)
+    held = [g for g in gen.globals if g.type == t and g.mutable]
+    if held and draw(_BOOLS):
+        g = _pick(draw, held)
+    else:
+        g = Global(f"$g{len(gen.globals)}", t, True, _const(draw, t))
+        gen.globals.append(g)
+    value = Const(t, draw(_HOLD_CONST[t])) if draw(_ints(0, 3)) else _expr(cx, t, 1)
+    return Seq("hold", (Set("global", g.name, value), _crossing(cx), *_out(cx, Get("global", g.name, t))))
+
+
+def _passive(cx: Ctx, droppable: bool | None = None) -> DataSeg:
+    draw, gen = cx.draw, cx.gen
+    fits = [d for d in gen.passive if droppable is None or d.droppable == droppable]
+    if fits and draw(_BOOLS):
+        return _pick(draw, fits)
+    seg = DataSeg(f"$p{len(gen.passive)}", draw(st.binary(min_size=1, max_size=16)),
+                  draw(_BOOLS) if droppable is None else droppable)
+    gen.passive.append(seg)
+    return seg
+
+
+def _segment_use(cx: Ctx) -> Stmt:
+    """memory.init from a passive data segment kept whole (copies), or a drop, a crossing and a
+    zero-length init (which succeeds on a dropped segment; a longer one would trap)."""
+    draw = cx.draw
+    seg = _passive(cx)
+    if seg.droppable:
+        low = Addr("low", Const("i32", "0"), cx.gen.addr_type, _mem(cx))
+        return Seq("drop", (DataDrop(seg.name), _crossing(cx), MemInit(seg.name, low, 0, 0)))
+    n = draw(_ints(1, len(seg.data)))
+    return MemInit(seg.name, _addr(cx, 2), draw(_ints(0, len(seg.data) - n)), n)
+
+
+def _bulk(cx: Ctx) -> Stmt:
+    """memory.fill or memory.copy (between two memories in multi-memory), sometimes then a crossing."""
+    draw = cx.draw
+    n = draw(_ints(1, MAX_BULK))
+    cx.charge(n // 4 + 2)
+    if draw(_BOOLS):
+        op: Stmt = MemFill(_addr(cx, 2), _expr(cx, "i32", 1), n)
+    else:
+        op = MemCopy(_addr(cx, 2), _addr(cx, 2), n)
+    return Seq("bulk", (op, _crossing(cx))) if draw(_BOOLS) else op
+
+
+# -- tables: every reference value lives in a leaf "mutator" (no call, no yield point: see
+# resumefuzz/yieldpoints.py), called from instrumented code with integer arguments.
+
+def _ref_choice(which: str, funcs: list[str]) -> str:
+    """A funcref: FUNCS[WHICH mod len(FUNCS)], as nested typed selects."""
+    expr = f"(ref.func {funcs[-1]})"
+    for i in reversed(range(len(funcs) - 1)):
+        pick = f"(i32.eq (i32.rem_u {which} (i32.const {len(funcs)})) (i32.const {i}))"
+        expr = f"(select (result funcref) (ref.func {funcs[i]}) {expr} {pick})"
+    return expr
+
+
+#: mutator kind -> its parameters (all i32) and whether it returns table.grow's result
+MUTATORS = {"set": (("$slot", "$which"), False), "move": (("$to", "$from"), False),
+            "grow": (("$n", "$which"), True), "fill": (("$at", "$n", "$which"), False)}
+
+
+def _mutator(gen: Gen, kind: str, table: str) -> str:
+    name = f"$m_{kind}_{table[1:]}"
+    if name in gen.mutators:
+        return name
+    assert gen.table is not None
+    funcs = list(dict.fromkeys(gen.table.entries))  # in the active segment: declared for ref.func
+    size = f"(table.size {table})"
+    if kind == "set":
+        body = [f"(table.set {table} (i32.rem_u (local.get $slot) {size}) {_ref_choice('(local.get $which)', funcs)})"]
+    elif kind == "move":
+        body = [f"(table.set {table} (i32.rem_u (local.get $to) {size})",
+                f"  (table.get {table} (i32.rem_u (local.get $from) {size})))"]
+    elif kind == "grow":
+        body = [f"(table.grow {table} {_ref_choice('(local.get $which)', funcs)}",
+                "  (i32.and (local.get $n) (i32.const 3)))"]
+    else:
+        body = [f"(local.set $at (i32.rem_u (local.get $at) {size}))",
+                f"(table.fill {table} (local.get $at) {_ref_choice('(local.get $which)', funcs)}",
+                f"  (i32.rem_u (local.get $n) (i32.add (i32.sub {size} (local.get $at)) (i32.const 1))))"]
+    params, grows = MUTATORS[kind]
+    gen.mutators[name] = Func(name, tuple((p, "i32") for p in params), ("i32",) * grows, (), (Text(tuple(body)),), ())
+    return name
+
+
+def _table_mutation(cx: Ctx) -> Stmt:
+    """A mutator call, a crossing, then a use of the mutated table: a call_indirect through the
+    mutated slot (the last slot after a grow), or its size."""
+    draw, gen = cx.draw, cx.gen
+    assert gen.table is not None
+    table = _pick(draw, gen.table.names())
+    kind = _pick(draw, ("set", "grow", "fill", "move", "grow"))
+    name = _mutator(gen, kind, table)
+    slot = draw(_ints(0, 7))
+    args = {"set": (slot, draw(_ints(0, 2))), "move": (slot, draw(_ints(0, 7))),
+            "grow": (draw(_ints(0, 3)), draw(_ints(0, 2))), "fill": (slot, draw(_ints(0, 3)), draw(_ints(0, 2)))}[kind]
+    cx.charge(12)
+    sinks = (Sink("out", "i32"),) if kind == "grow" else ()
+    mutation = CallStmt(name, tuple(Const("i32", str(a)) for a in args), sinks)
+    index: Expr = Const("i32", str(slot))
+    if kind == "grow":
+        index = Op("i32.sub", "i32", (Op("table.size", "i32", (), table), Const("i32", "1")))
+    if gen.table_sig is not None and cx.table_ok and draw(_ints(0, 3)) and cx.affordable(gen.table_cost + 4):
+        cx.charge(gen.table_cost + 3)
+        call = CallIndirect("$tsig", gen.table_sig.results[0], _args(cx, gen.table_sig, 1), index, 0, table)
+        use: Stmt = Sunk(call, _sink(cx, call.type))
+    else:
+        use = CallStmt("$out_i32", (Op("table.size", "i32", (), table),))
+    return Seq("table", (mutation, _crossing(cx), use))
+
+
+def _elem_seg(cx: Ctx, droppable: bool | None = None) -> ElemSeg:
+    draw, gen = cx.draw, cx.gen
+    assert gen.table is not None
+    fits = [e for e in gen.elems if droppable is None or e.droppable == droppable]
+    if fits and draw(_BOOLS):
+        return _pick(draw, fits)
+    funcs = list(dict.fromkeys(gen.table.entries))
+    seg = ElemSeg(f"$e{len(gen.elems)}", tuple(_pick(draw, funcs) for _ in range(draw(_ints(1, 3)))),
+                  draw(_BOOLS) if droppable is None else droppable)
+    gen.elems.append(seg)
+    return seg
+
+
+def _table_init(cx: Ctx) -> Stmt:
+    """table.init from a kept passive element segment, or elem.drop, a crossing, a zero-length init."""
+    draw, gen = cx.draw, cx.gen
+    assert gen.table is not None
+    seg = _elem_seg(cx)
+    table = _pick(draw, gen.table.names())
+    if seg.droppable:
+        return Seq("drop", (ElemDrop(seg.name), _crossing(cx), TableInit(table, seg.name, Const("i32", "0"), 0, 0)))
+    n = draw(_ints(1, min(2, len(seg.funcs))))
+    return TableInit(table, seg.name, TabIdx(table, _expr(cx, "i32", 1), n), draw(_ints(0, len(seg.funcs) - n)), n)
 
 
 def _loop(cx: Ctx, depth: int, with_params: bool) -> Stmt:
@@ -1080,7 +1529,14 @@ def _function(gen: Gen, sig: Sig, callees: list[Sig], table_ok: bool, *, partner
     if may_trap and draw(_ints(0, 31)) == 31:  # rarely, a late trap
         kind = _pick(draw, ("div0", "unreachable", "oob"))
         value = _expr(cx, "i32", 1) if kind == "div0" else None
-        body.append(Trap(kind, value))
+        body.append(Trap(kind, value, gen.addr_type))
+    elif may_trap and draw(_ints(0, 23)) == 23:  # rarely, a segment dropped, a crossing, an init that traps
+        if gen.table is not None and gen.tables and draw(_BOOLS):
+            seg = _elem_seg(cx, droppable=True)
+            body.append(DroppedInit("elem", seg.name, _crossing(cx), _pick(draw, gen.table.names())))
+        else:
+            data = _passive(cx, droppable=True)
+            body.append(DroppedInit("data", data.name, _crossing(cx), _mem(cx), gen.addr_type))
     results = tuple(_expr(cx, t) for t in sig.results)
     params = tuple(zip(names, sig.params))
     func = Func(sig.name, params, sig.results, tuple(cx.locals), tuple(body), results, None, type_use)
@@ -1125,7 +1581,7 @@ def _global(gen: Gen, i: int) -> Global:
 def _table(gen: Gen) -> tuple[list[Func], list[Sig]]:
     """The funcref table: 2-3 functions of one type, last in the module."""
     draw = gen.draw
-    if draw(_ints(0, 2)) == 0:
+    if not gen.tables and draw(_ints(0, 2)) == 0:
         return [], []
     params = _types(draw, gen, 2)
     result = (_pick(draw, gen.types),)
@@ -1136,8 +1592,15 @@ def _table(gen: Gen) -> tuple[list[Func], list[Sig]]:
         func, sig.cost = _span(draw, lambda: _function(gen, sig, list(sigs), False, type_use="$tsig"))
         funcs.insert(0, func)
         sigs.insert(0, sig)
-    entries = tuple(_pick(draw, [s.name for s in sigs]) for _ in range(draw(_ints(2, 4))))
-    gen.table = Table(params, result, entries)
+    names = [s.name for s in sigs]
+    entries = tuple(_pick(draw, names) for _ in range(draw(_ints(2, 4))))
+    extra: tuple[tuple[str, ...], ...] = ()
+    if gen.tables:
+        if draw(_BOOLS):  # a second table (the same functions): table.copy between tables, two to mutate
+            extra = (tuple(_pick(draw, names) for _ in range(draw(_ints(2, 4)))),)
+        if draw(_ints(0, 7)) == 7:  # Binaryen mis-indexes the passive segments after it (issue 13)
+            gen.declare = (entries[0],)
+    gen.table = Table(params, result, entries, gen.tables, extra)
     gen.table_sig = Sig("$tsig", params, result)
     gen.table_cost = max(s.cost for s in sigs)
     return funcs, sigs
@@ -1165,9 +1628,11 @@ def _unit(gen: Gen, count: int, max_funcs: int, later: list[Sig]) -> tuple[list[
 
 
 @st.composite
-def _programs(draw: Any, max_funcs: int, simd: bool) -> Program:
-    gen = Gen(draw, simd)
+def _programs(draw: Any, max_funcs: int, profile: str) -> Program:
+    gen = Gen(draw, profile)
     max_funcs = max(1, max_funcs)
+    if profile == "multi-memory":
+        gen.memories = draw(_ints(2, 3))
 
     # globals: mutable ones are updated in loops; float ones may start as NaN payloads
     for i in range(draw(_ints(0, 3))):
@@ -1196,14 +1661,24 @@ def _programs(draw: Any, max_funcs: int, simd: bool) -> Program:
         funcs.append(_rename(func, names))
         start = "$start"
     data = draw(st.binary(max_size=8))
-    return Program(Module(tuple(gen.globals), tuple(funcs + table_funcs), gen.table, start, data))
+    funcs += table_funcs + list(gen.mutators.values())
+    return Program(Module(tuple(gen.globals), tuple(funcs), gen.table, start, data, profile == "memory64",
+                          gen.memories, tuple(gen.passive), tuple(gen.elems), gen.declare if gen.elems else ()))
 
 
-def programs(max_funcs: int = 4, simd: bool = False) -> st.SearchStrategy[Program]:
+def programs(max_funcs: int = 4, simd: bool = False, profile: str | None = None) -> st.SearchStrategy[Program]:
     """Programs whose call plan has 1..MAX_FUNCS functions (a mutually recursive pair
-    counts two), plus 2-3 table functions when a table is drawn and an optional
-    start function; the first 1..3 are exported; v128 only when SIMD."""
-    return _programs(max_funcs, simd)
+    counts two), plus 2-3 table functions when a table is drawn, table mutators
+    (``tables``) and an optional start function; the first 1..3 are exported.
+
+    PROFILE (default ``simd`` if SIMD else ``core``) is one of PROFILES: ``simd`` adds
+    v128; ``tables`` always has a growable table (sometimes two), passive element
+    segments and table mutation; ``memory64`` makes the memory 64-bit;
+    ``multi-memory`` has 2-3 memories."""
+    profile = profile or ("simd" if simd else "core")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown structured profile {profile!r} (profiles: {', '.join(PROFILES)})")
+    return _programs(max_funcs, profile)
 
 
 # ---------------------------------------------------------------------------
@@ -1267,7 +1742,11 @@ def _seeded_only() -> Iterator[None]:
                 _CONSTANTS_USERS[1] = None
 
 
-def _run(seed: int, simd: bool, test: Callable[[Program], None], shrink: bool) -> None:
+def _profile(simd: bool, profile: str | None) -> str:
+    return profile or ("simd" if simd else "core")
+
+
+def _run(seed: int, profile: str, test: Callable[[Program], None], shrink: bool) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as seed_
 
@@ -1281,25 +1760,27 @@ def _run(seed: int, simd: bool, test: Callable[[Program], None], shrink: bool) -
 
     wrapped = seed_(seed)(settings(max_examples=DRAW_INDEX + 1, database=None, deadline=None, phases=phases,
                                    suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
-                                   derandomize=False, print_blob=False)(given(programs(simd=simd))(numbered)))
+                                   derandomize=False, print_blob=False)(given(programs(profile=profile))(numbered)))
     with _seeded_only():
         wrapped()
 
 
-def draw(seed: int, simd: bool = False) -> Program:
-    """The program a campaign case with SEED runs (the same seed always draws the same program)."""
+def draw(seed: int, simd: bool = False, profile: str | None = None) -> Program:
+    """The program a campaign case with SEED runs under PROFILE (default ``simd`` if SIMD else
+    ``core``): the same seed and profile always draw the same program."""
     drawn: list[Program] = []
 
     def test(program: Program) -> None:
         if not drawn:
             drawn.append(program)
 
-    _run(seed, simd, test, shrink=False)
+    _run(seed, _profile(simd, profile), test, shrink=False)
     return drawn[0]
 
 
-def shrink(seed: int, simd: bool, interesting: Callable[[Program], bool]) -> Program | None:
-    """Hypothesis-shrink the program drawn for SEED while INTERESTING holds; None if it never held."""
+def shrink(seed: int, simd: bool, interesting: Callable[[Program], bool], profile: str | None = None) -> Program | None:
+    """Hypothesis-shrink the program drawn for SEED (under PROFILE, as in ``draw``) while INTERESTING
+    holds; None if it never held."""
     best: list[Program] = []
 
     def test(program: Program) -> None:
@@ -1310,7 +1791,7 @@ def shrink(seed: int, simd: bool, interesting: Callable[[Program], bool]) -> Pro
     from hypothesis.errors import Flaky
 
     try:
-        _run(seed, simd, test, shrink=True)
+        _run(seed, _profile(simd, profile), test, shrink=True)
     except _Interesting:
         pass
     except (Flaky, _OutOfTime):  # out of budget, or INTERESTING changed its mind: the smallest confirmed
@@ -1326,14 +1807,15 @@ class StructuredGenerator(Generator):
     """Programs drawn from ``programs()`` by the case seed; shrunk by Hypothesis."""
 
     name = "structured"
-    profiles = {"core": frozenset({"multi-value", "sign-extension", "saturating-float-to-int"}),
-                "simd": frozenset({"multi-value", "sign-extension", "saturating-float-to-int", "simd"})}
+    _CORE = frozenset({"multi-value", "sign-extension", "saturating-float-to-int", "bulk-memory"})
+    profiles = {"core": _CORE, "simd": _CORE | {"simd"}, "tables": _CORE | {"reference-types"},
+                "memory64": _CORE | {"memory64"}, "multi-memory": _CORE | {"multi-memory"}}
 
     def generate(self, seed: int, profile: str) -> GeneratedCase:
         import hypothesis
 
         # the draw depends on Hypothesis' generation order (see DRAW_INDEX): recorded with the case
-        return GeneratedCase(self.name, seed, profile, draw(seed, simd=profile == "simd").wasm(),
+        return GeneratedCase(self.name, seed, profile, draw(seed, profile=profile).wasm(),
                              record={"hypothesis": hypothesis.__version__})
 
     def shrink(self, case: GeneratedCase, interesting: Predicate, *, deadline: float,
@@ -1343,5 +1825,5 @@ class StructuredGenerator(Generator):
                 raise _OutOfTime  # not an Exception: it ends Hypothesis' run instead of failing a test
             return interesting(program.wasm())
 
-        shrunk = shrink(case.seed, case.profile == "simd", still)
+        shrunk = shrink(case.seed, False, still, profile=case.profile)
         return None if shrunk is None else replace(case, wasm=shrunk.wasm(), text=shrunk.wat())

@@ -83,7 +83,8 @@ from .values import CARRIER, Signature
 
 __all__ = [
     "CAPPED", "CROSSINGS_KEY", "CallSpec", "DEPTH_KEY", "HARNESS_MODULE", "HOST_IMPORTS", "HOST_INTERFACE",
-    "HOST_MODULE", "HostFunction", "Import", "KIND_MEMORY", "KIND_TABLE", "LOAD", "Layout", "NEVER", "REDROP",
+    "HOST_MODULE", "HostFunction", "Import", "KIND_MEMORY", "KIND_TABLE", "LOAD", "Layout", "MEMORY", "MEMORY64",
+    "NEVER", "REDROP",
     "RESERVED_PREFIX", "SAVE", "SITE_KEY", "SYMBOL_PREFIX", "START_CALL", "START_EXPORT", "STATE_MEMORY", "SUSPEND", "Slot",
     "TARGET_KEY", "call_export", "dropped_key", "engine_key", "export_key", "fn_export", "fn_index",
     "is_call_export", "item_export", "key_export", "program_key", "symbol",
@@ -238,13 +239,17 @@ class CallSpec:
     results: tuple[str, ...]  # original result types
 
 
+#: Slot.type of a memory: a 32-bit memory, a 64-bit one (memory64: addresses, sizes and grow deltas are i64)
+MEMORY, MEMORY64 = "memory", "memory64"
+
+
 @dataclass(frozen=True)
 class Slot:
     """A global, memory or table of the final module, paired by key across runs."""
 
     index: int
     key: str  # see Keys in the module doc
-    type: str  # value type, "memory", or the table's element type
+    type: str  # value type, MEMORY or MEMORY64, or the table's element type
     mutable: bool
     export: str  # harness export of the item itself
     maximum: int | None = None

@@ -1,12 +1,18 @@
-"""Client for the resident Binaryen worker (node + the pinned npm `binaryen`).
+"""Client for the resident Binaryen workers (node + an npm `binaryen` release).
 
 Starting node and loading binaryen.js costs ~0.3-1 s, ruinous per module, so
-one worker process is started lazily per Python process and kept (a fresh
-worker also runs cold: V8 needs a few dozen requests to tier binaryen.js up,
-so restarts are expensive twice over).  A module Binaryen merely rejects
-(validation) leaves the worker intact; a worker that reports anything else (a
-C++ fatal error or an abort can leave the wasm heap of binaryen.js unusable)
-is restarted before the next request.
+one worker process per Binaryen release is started lazily per Python process
+and kept (a fresh worker also runs cold: V8 needs a few dozen requests to tier
+binaryen.js up, so restarts are expensive twice over).  A module Binaryen
+merely rejects (validation) leaves the worker intact; a worker that reports
+anything else (a C++ fatal error or an abort can leave the wasm heap of
+binaryen.js unusable) is restarted before the next request.
+
+Releases: the default is the pinned ``node_modules/binaryen``; older releases
+are installed beside it as npm aliases ``node_modules/binaryen-NNN`` (see
+package.json) and named by their major version, e.g. ``"125"``
+(:func:`installed_versions`, :func:`default_version`; ``--engine
+asyncify:version=125``).
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import atexit
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from pathlib import Path
 
-from .errors import SetupError
+from .errors import BadInput, SetupError
 
 _WORKER_SCRIPT = Path(__file__).with_name("binaryen_worker.mjs")
 
@@ -40,8 +47,22 @@ class BinaryenError(Exception):
         self.kind = kind
 
 
-def binaryen_package_dir() -> Path:
-    """Locate the pinned npm package: $RESUMEFUZZ_BINARYEN, else node_modules/ up from here or cwd."""
+def binaryen_package_dir(version: str | None = None) -> Path:
+    """The npm package of release VERSION (a major, e.g. "125"), or of the default release.
+
+    The default: $RESUMEFUZZ_BINARYEN, else node_modules/binaryen up from here or cwd.  The other
+    releases are the ``binaryen-NNN`` directories beside it (see :func:`installed_versions`).
+    """
+    if version is None:
+        return _default_dir()
+    versions = installed_versions()
+    if str(version) not in versions:
+        raise BadInput(f"--engine asyncify: Binaryen version {version} is not installed "
+                       f"(installed: {', '.join(versions)}; default {default_version()})")
+    return versions[str(version)]
+
+
+def _default_dir() -> Path:
     env = os.environ.get("RESUMEFUZZ_BINARYEN")
     if env:
         return Path(env)
@@ -56,10 +77,60 @@ def binaryen_package_dir() -> Path:
     )
 
 
-class BinaryenWorker:
-    """One resident node process answering JSON-line requests."""
+def _major(package: Path) -> str | None:
+    """The major version of the `binaryen` npm package at PACKAGE (None if it is not one)."""
+    try:
+        meta = json.loads((package / "package.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("name") != "binaryen" or not (package / "index.js").is_file():
+        return None
+    major = str(meta.get("version", "")).split(".")[0]
+    return major if major.isdigit() else None
 
-    def __init__(self) -> None:
+
+#: default package directory -> (its major version, every installed release: major -> directory)
+_discovered: dict[Path, tuple[str, dict[str, Path]]] = {}
+
+
+def _discover() -> tuple[str, dict[str, Path]]:
+    default = _default_dir()
+    if default not in _discovered:
+        major = _major(default)
+        if major is None:
+            raise SetupError(f"Binaryen at {default} has no readable package.json version")
+        found = {major: default}
+        try:
+            siblings = sorted(default.parent.iterdir())
+        except OSError:
+            siblings = []
+        for folder in siblings:
+            match = re.fullmatch(r"binaryen-(\d+)", folder.name)
+            if match and _major(folder) == match.group(1):
+                found.setdefault(match.group(1), folder)
+        _discovered[default] = (major, dict(sorted(found.items(), key=lambda item: int(item[0]))))
+    return _discovered[default]
+
+
+def default_version() -> str:
+    """The default release's major version, e.g. "132"."""
+    return _discover()[0]
+
+
+def installed_versions() -> dict[str, Path]:
+    """Every installed release: major version -> package directory, oldest first.
+
+    The default release and every ``binaryen-NNN`` directory beside it (the npm aliases of
+    package.json) whose package.json says it is binaryen NNN.x.
+    """
+    return dict(_discover()[1])
+
+
+class BinaryenWorker:
+    """One resident node process answering JSON-line requests (for one release: VERSION, or the default)."""
+
+    def __init__(self, version: str | None = None) -> None:
+        self.version = version
         self._proc: subprocess.Popen[bytes] | None = None
         self._stderr = tempfile.TemporaryFile()
         self._lock = threading.Lock()
@@ -72,7 +143,7 @@ class BinaryenWorker:
         self._stderr.seek(0)
         self._stderr.truncate()
         return subprocess.Popen(
-            [node, str(_WORKER_SCRIPT), str(binaryen_package_dir())],
+            [node, str(_WORKER_SCRIPT), str(binaryen_package_dir(self.version))],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -139,13 +210,22 @@ class BinaryenWorker:
         return base64.b64decode(reply["wasm"])
 
 
-_worker: BinaryenWorker | None = None
+_workers: dict[str | None, BinaryenWorker] = {}
+_workers_lock = threading.Lock()
 
 
-def worker() -> BinaryenWorker:
-    """The process-wide resident worker."""
-    global _worker
-    if _worker is None:
-        _worker = BinaryenWorker()
-        atexit.register(_worker.close)
-    return _worker
+def worker(version: str | None = None) -> BinaryenWorker:
+    """The process-wide resident worker of release VERSION (a major, e.g. "125"; None or the
+    default's major: the default release).  Started on first use; an uninstalled VERSION is BadInput."""
+    if version is not None:
+        version = str(version)
+        if version not in installed_versions():
+            binaryen_package_dir(version)  # raises BadInput, naming the installed ones
+        if version == default_version():
+            version = None
+    with _workers_lock:
+        found = _workers.get(version)
+        if found is None:
+            found = _workers[version] = BinaryenWorker(version)
+            atexit.register(found.close)
+        return found

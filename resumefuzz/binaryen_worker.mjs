@@ -4,7 +4,8 @@
 // then serves requests forever: one JSON object per line on stdin, one JSON
 // reply per line on stdout.
 //
-// Request:  {"id": N, "op": "passes", "wasm": <base64>, "features": <int>,
+// Request:  {"id": N, "op": "ping"} -> {"id": N, "ok": true, "version": "<the package's version>"}
+//       or  {"id": N, "op": "passes", "wasm": <base64>, "features": <int>,
 //            "passes": ["asyncify", ...], "passArgs": {"k": "v"},
 //            "optimizeLevel": 0..4, "shrinkLevel": 0..2,
 //            "optimizeBefore": bool, "optimizeAfter": bool}   (default pipeline at those levels)
@@ -14,7 +15,9 @@
 //           messages follow the summary), "invalid-output" (the result does not validate),
 //           "fatal" (anything else: a C++ exception, an abort, a bad request)
 //
-// argv[2] is the absolute path of the pinned `binaryen` package directory.
+// argv[2] is the absolute path of a `binaryen` package directory (the default pinned one, or a
+// release installed beside it as node_modules/binaryen-NNN; one worker per release).
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
@@ -23,8 +26,10 @@ const binaryenDir = process.argv[2];
 const { default: binaryen } = await import(
   pathToFileURL(path.join(binaryenDir, "index.js")).href
 );
+const { version } = JSON.parse(readFileSync(path.join(binaryenDir, "package.json"), "utf8"));
 
 function runPasses(req) {
+  printed.length = 0;  // what Binaryen prints while serving this request (see describe)
   const bytes = Buffer.from(req.wasm, "base64");
   const features = req.features ?? binaryen.Features.All;
   const module = binaryen.readBinary(new Uint8Array(bytes), features);
@@ -50,27 +55,35 @@ function runPasses(req) {
   }
 }
 
-// module.validate() only answers true/false: Binaryen's validator prints what is wrong
-// (e.g. "SIMD operations require SIMD [--enable-simd]") to stderr.  Capture that text for
-// the reply.  Returns null when the module validates, else the distinct messages in one line.
+// Everything Binaryen prints to stderr while serving a request is kept (and still forwarded):
+// module.validate() only answers true/false, its validator prints what is wrong (e.g. "SIMD
+// operations require SIMD [--enable-simd]"); and releases before 129 report a fatal error
+// ("Fatal: Asyncify does not yet support ...") only by printing it and then exiting the
+// emscripten runtime (an ExitStatus object is thrown, no message of its own).
+const printed = [];
+const stderrWrite = process.stderr.write.bind(process.stderr);
+let quiet = false; // the validator's own lines are not forwarded (they are in the reply)
+process.stderr.write = (chunk, ...rest) => {
+  printed.push(String(chunk));
+  if (!quiet) return stderrWrite(chunk, ...rest);
+  const callback = rest.find((arg) => typeof arg === "function");
+  if (callback) callback();
+  return true;
+};
+
+// Returns null when the module validates, else the distinct messages in one line.
 function validationErrors(module) {
-  const printed = [];
-  const write = process.stderr.write;
-  process.stderr.write = (chunk, ...rest) => {
-    printed.push(String(chunk));
-    const callback = rest.find((arg) => typeof arg === "function");
-    if (callback) callback();
-    return true;
-  };
+  const start = printed.length;
   let valid;
+  quiet = true;
   try {
     valid = module.validate();
   } finally {
-    process.stderr.write = write;
+    quiet = false;
   }
   if (valid) return null;
   const messages = [];
-  for (const line of printed.join("").split("\n")) {
+  for (const line of printed.slice(start).join("").split("\n")) {
     const match = /^\[wasm-validator error[^\]]*\]\s*(?:unexpected false:\s*)?(.*?)(?:,? on\s*)?$/.exec(line);
     if (match && match[1] && !messages.includes(match[1])) messages.push(match[1]);
   }
@@ -83,17 +96,44 @@ function tagged(summary, detail, kind) {
   return err;
 }
 
-// Binaryen's C++ exceptions (e.g. "Fatal: Asyncify does not yet support ...")
-// arrive as opaque objects; getExceptionMessage recovers their text.
+// Binaryen's C++ exceptions (e.g. "Fatal: Asyncify does not yet support ...") arrive as opaque
+// objects: from release 129 on, getExceptionMessage recovers their text; before it, the text was
+// printed (captured in `printed`) and the object thrown is emscripten's ExitStatus.  Whatever
+// was thrown, the reply gets a readable line, never "[object Object]".
 function describe(err) {
-  if (err instanceof Error) return err.message;
-  try {
-    const text = binaryen.getExceptionMessage(err);
-    const message = Array.isArray(text) ? text.filter(Boolean).join(": ") : String(text);
-    return message.replace(/^std::runtime_error:\s*/, "").replace(/^Fatal:\s*/, "");
-  } catch {
-    return String(err);
+  if (err instanceof Error) return clean(err.message);
+  if (typeof binaryen.getExceptionMessage === "function" && err !== null && typeof err === "object") {
+    try {
+      const text = binaryen.getExceptionMessage(err);
+      const message = Array.isArray(text) ? text.filter(Boolean).join(": ") : String(text);
+      if (message.trim()) return clean(message);
+    } catch {
+      // not a C++ exception: fall through
+    }
   }
+  const said = printed.join("").split("\n").map((line) => line.trim()).filter(Boolean);
+  // e.g. "[parse exception: control flow inputs are not supported yet (at 0:87)]Fatal: error in parsing
+  // wasm binary": from "Fatal:" on, as later releases say it, then the parser's reason (later releases
+  // drop it; it tells a documented limitation from a parser defect)
+  const fatal = said.findLast((line) => line.includes("Fatal:"));
+  if (fatal) {
+    const reason = /\[parse exception: (.*?)\]Fatal:/.exec(fatal);
+    return clean(fatal.slice(fatal.lastIndexOf("Fatal:"))) + (reason ? ` (parse exception: ${reason[1]})` : "");
+  }
+  const own = typeof err?.message === "string" && err.message ? err.message : null;
+  if (own) return said.length ? `${clean(said.at(-1))} (${own})` : clean(own);
+  if (typeof err === "object" && err !== null) {
+    try {
+      return `${err.constructor?.name ?? "object"} thrown: ${JSON.stringify(err)}`;
+    } catch {
+      // not serializable: fall through
+    }
+  }
+  return `${typeof err} thrown: ${String(err)}`;
+}
+
+function clean(message) {
+  return message.replace(/^std::runtime_error:\s*/, "").replace(/^Fatal:\s*/, "");
 }
 
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -104,7 +144,7 @@ for await (const line of rl) {
   try {
     const req = JSON.parse(line);
     id = req.id;
-    if (req.op === "ping") reply = { id, ok: true, version: binaryen.getOptimizeLevel !== undefined };
+    if (req.op === "ping") reply = { id, ok: true, version };
     else if (req.op === "passes") reply = { id, ok: true, wasm: runPasses(req) };
     else throw new Error(`unknown op ${req.op}`);
   } catch (err) {

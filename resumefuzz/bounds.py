@@ -13,7 +13,10 @@ Two checks, both at ``observe`` time, before anything of that size exists:
   :class:`~resumefuzz.runtime.CapExceeded`; the run is inconclusive, exit 4),
   so runs A, B and C behave identically and nothing grows past the cap.
   Modules whose maxima keep them within the caps (every campaign generator's)
-  are left untouched.
+  are left untouched.  64-bit memories (memory64) are capped alike: their
+  sizes, grow deltas and results are i64, and a memory without a maximum may
+  reach 2**48 pages, so ``(memory i64 1)`` and ``(memory i64 1 0x1_0000_0000)``
+  get the wrapper too.
 
 wasmtime's Store limits (set per instance by the runtime) are the safety net
 behind this: no single memory or table can be allocated beyond the caps even
@@ -28,11 +31,12 @@ from typing import Callable
 from .abi import CAPPED, KIND_MEMORY, KIND_TABLE, symbol
 from .errors import Unsupported
 from .limits import MAX_MEMORY_PAGES, MAX_TABLE_ENTRIES
-from .moduletext import ModuleText
+from .moduletext import Memory, ModuleText, Table
 from .state import PAGE_SIZE
 
-#: Largest size a 32-bit memory (pages) or table (slots) may have in wasm.
+#: Largest size a 32-bit memory (pages), a 64-bit memory (pages) or a table (slots) may have in wasm.
 _MEMORY_LIMIT = 65536
+_MEMORY64_LIMIT = 2**48
 _TABLE_LIMIT = 2**32 - 1
 
 _CAPPED = symbol("capped")
@@ -76,7 +80,7 @@ def check_declared(module: ModuleText) -> None:
 
 def cap_growth(module: ModuleText) -> None:
     """Route grows that could pass a cap through ``$__rfz_grow_*`` wrappers (see the module doc)."""
-    memories = module.memories if sum(_max(m.maximum, _MEMORY_LIMIT) for m in module.memories) > MAX_MEMORY_PAGES \
+    memories = module.memories if sum(_max(m.maximum, _memory_limit(m)) for m in module.memories) > MAX_MEMORY_PAGES \
         else []
     tables = module.tables if sum(_max(t.maximum, _TABLE_LIMIT) for t in module.tables) > MAX_TABLE_ENTRIES else []
     if not memories and not tables:
@@ -118,6 +122,20 @@ def _max(maximum: int | None, limit: int) -> int:
     return limit if maximum is None else maximum
 
 
+def _memory_limit(memory: Memory) -> int:
+    return _MEMORY64_LIMIT if memory.is64 else _MEMORY_LIMIT
+
+
+def _index_type(item: Memory | Table) -> str:
+    """The type of ITEM's sizes and grow deltas: i64 for a 64-bit memory, else i32."""
+    return "i64" if isinstance(item, Memory) and item.is64 else "i32"
+
+
+def _as_i64(item: Memory | Table) -> list[str]:
+    """Instructions turning a size or delta of ITEM's index type into an i64."""
+    return [] if _index_type(item) == "i64" else ["i64.extend_i32_u"]
+
+
 def _indexer(items: list) -> Callable[[str | None], int | None]:
     by_name = {item.name: item.index for item in items}
     indices = {item.index for item in items}
@@ -132,11 +150,11 @@ def _indexer(items: list) -> Callable[[str | None], int | None]:
     return index_of
 
 
-def _total(size_op: str, items: list) -> list[str]:
-    """Push (delta + the current size of every item) as an i64: the judged total after the grow."""
-    code = ["local.get $n", "i64.extend_i32_u"]
+def _total(size_op: str, items: list, grown: Memory | Table) -> list[str]:
+    """Push (delta + the current size of every item) as an i64: the judged total after the grow of GROWN."""
+    code = ["local.get $n", *_as_i64(grown)]
     for item in items:
-        code += [f"{size_op} {item.name}", "i64.extend_i32_u", "i64.add"]
+        code += [f"{size_op} {item.name}", *_as_i64(item), "i64.add"]
     return code
 
 
@@ -144,25 +162,30 @@ def _wrapper(name: str, params: str, kind: int, items: list, index: int, size_op
              grow: list[str]) -> str:
     item = next(i for i in items if i.index == index)
     body = [
-        # the grow could succeed without the cap (else it fails anyway: the program's own business)
-        "local.get $n", "i64.extend_i32_u", f"{size_op} {item.name}", "i64.extend_i32_u", "i64.add",
-        f"i64.const {_max(item.maximum, limit)}", "i64.le_u",
-        # ... and would take the judged total over the cap
-        *_total(size_op, items), f"i64.const {cap}", "i64.gt_u",
+        # the grow could succeed without the cap (else it fails anyway: the program's own business):
+        # delta <= maximum - size (no overflow: a size never exceeds the maximum; a 64-bit delta may be
+        # anything up to 2**64 - 1, where delta + size would wrap)
+        "local.get $n", *_as_i64(item),
+        f"i64.const {_max(item.maximum, limit)}", f"{size_op} {item.name}", *_as_i64(item), "i64.sub",
+        "i64.le_u",
+        # ... and would take the judged total over the cap (a wrapped sum only where the above is false)
+        *_total(size_op, items, item), f"i64.const {cap}", "i64.gt_u",
         "i32.and",
         "if",
-        f"  i32.const {kind}", f"  i32.const {index}", *(f"  {op}" for op in _total(size_op, items)),
+        f"  i32.const {kind}", f"  i32.const {index}", *(f"  {op}" for op in _total(size_op, items, item)),
         f"  call {_CAPPED}",
         "end",
         *grow,
     ]
-    return "\n".join([f"  (func {name} {params} (result i32)", *(f"    {op}" for op in body), "  )"])
+    return "\n".join([f"  (func {name} {params} (result {_index_type(item)})", *(f"    {op}" for op in body),
+                      "  )"])
 
 
 def _memory_wrapper(memories: list, index: int) -> str:
     item = next(m for m in memories if m.index == index)
-    return _wrapper(_grower("m", index), "(param $n i32)", KIND_MEMORY, memories, index, "memory.size",
-                    _MEMORY_LIMIT, MAX_MEMORY_PAGES, ["local.get $n", f"memory.grow {item.name}"])
+    return _wrapper(_grower("m", index), f"(param $n {_index_type(item)})", KIND_MEMORY, memories, index,
+                    "memory.size", _memory_limit(item), MAX_MEMORY_PAGES,
+                    ["local.get $n", f"memory.grow {item.name}"])
 
 
 def _table_wrapper(tables: list, index: int) -> str:

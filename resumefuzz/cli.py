@@ -122,6 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--wasmtime-opt", default="speed", choices=WASMTIME_OPT_LEVELS,
                        help="Cranelift optimization level (default: speed)")
     check.add_argument("--quiet", action="store_true", help="print only the headline")
+    check.add_argument("--all-versions", action="store_true",
+                       help="judge MODULE on every installed Binaryen release (the engine's version option; "
+                            "everything else as given) and print one row per release; exit 1 if any diverges, "
+                            "else the most severe release's status (with --out: one folder per release)")
     _add_transform_timeout(check)
 
     fuzz = sub.add_parser(
@@ -134,8 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     fuzz.add_argument("--generator", default="mixed",
                       help=f"{' | '.join(generator_names())} (default: mixed)")
-    fuzz.add_argument("--profile", default="core",
-                      help="feature profile the generator accepts, e.g. core | simd (default: core)")
+    fuzz.add_argument("--profile", default="all",
+                      help="feature profile the generator accepts, e.g. core | simd | tables | multi-memory, or "
+                           "all: each case draws one of the generator's profiles from its seed, recorded with "
+                           "the case (default: all)")
     engines = fuzz.add_mutually_exclusive_group()
     engines.add_argument("--engine", default="asyncify",
                          help="engine spec (default: asyncify); given by bare name, each case draws its options "
@@ -254,12 +260,38 @@ def _check(args: argparse.Namespace) -> int:
     wasm = wasmtools.load_module(args.module)
     if args.out is not None:
         prepare_out_dir(args.out)
+    if args.all_versions:
+        return _check_all_versions(args, wasm)
     verdict = check(wasm, engine, seed=args.seed, schedule=args.schedule, yield_points=args.yield_points,
                     out=args.out, source=str(args.module), wasmtime_opt=args.wasmtime_opt)
     print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
     if args.out is not None and not args.quiet:
         print(f"written: {args.out}/report.txt, verdict.json, snapshots/")
     return verdict.exit_code
+
+
+def _check_all_versions(args: argparse.Namespace, wasm: bytes) -> int:
+    from . import versions
+    from .report import versions_table
+
+    specs = versions.release_specs(args.engine)
+    if specs is None:
+        raise BadInput(f"--all-versions: engine {args.engine} has no Binaryen releases to choose from "
+                       "(no version option)")
+    # with --out, each release's full report, verdict and snapshots go to OUT/binaryen-NNN/
+    outcomes = versions.rejudge(args.engine, wasm, seed=args.seed, schedule=args.schedule,
+                                yield_points=args.yield_points, wasmtime_opt=args.wasmtime_opt, out=args.out,
+                                source=str(args.module))
+    print(f"resumefuzz check --all-versions: {args.module} --engine {args.engine} --seed {args.seed} "
+          f"--schedule {args.schedule} --yield-points {args.yield_points}")
+    print(versions_table(outcomes, versions.DIVERGENT), end="")
+    for version, outcome in outcomes.items():
+        if outcome.status != versions.EQUAL and not args.quiet:
+            print(f"replay {version}: resumefuzz check {args.module} --engine {outcome.spec} --seed {args.seed} "
+                  f"--schedule {args.schedule} --yield-points {args.yield_points} --wasmtime-opt {args.wasmtime_opt}")
+    if args.out is not None:
+        print(f"written: {args.out}/binaryen-NNN/ (one report per release)")
+    return versions.exit_code(outcomes)
 
 
 def _fuzz(args: argparse.Namespace) -> int:

@@ -31,9 +31,10 @@ from .yieldpoints import YieldPoints
 VERDICTS = ("equal", "divergent", "unsupported", "engine-defect")
 _REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
              "wasmtime_opt": str, "schedule": str, "expect": dict}
-_OPTIONAL = {"catches": list}
+_OPTIONAL = {"catches": list, "affected_versions": (str, list)}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WAT_LIMIT = 16 * 1024  # findings whose text is larger are kept as .wasm
+_VERSION_ITEM = re.compile(r"^\s*(\d{1,4})\s*(?:[-\u2013]\s*(\d{1,4})\s*)?$", re.ASCII)  # "130" or "121-132" / "121–132"
 
 
 class CorpusError(BadInput):
@@ -63,6 +64,38 @@ class Case:
     schedule: str
     expect: Expectation
     catches: tuple[str, ...] = ()
+    # informational: the engine releases (Binaryen npm majors) in which the case was measured to show
+    # its expected verdict, as inclusive (first, last) ranges; () when the sidecar records none
+    affected_versions: tuple[tuple[int, int], ...] = ()
+
+    def affects(self, version: str | int) -> bool | None:
+        """Whether release VERSION (e.g. "125") is among the recorded affected ones; None if none are recorded."""
+        if not self.affected_versions:
+            return None
+        return any(lo <= int(version) <= hi for lo, hi in self.affected_versions)
+
+
+def parse_versions(raw: Any) -> tuple[tuple[int, int], ...]:
+    """``affected_versions``: a string of comma-separated items or a list of item strings, each a
+    release ("130") or an inclusive range ("121-132" or "121–132"); ValueError says what is wrong."""
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+        raise ValueError("must be a non-empty string or list of strings")
+    ranges = []
+    for item in items:
+        match = _VERSION_ITEM.match(item)
+        if not match:
+            raise ValueError(f"{item.strip()!r} is not a release (130) or a range (121-132)")
+        lo, hi = int(match.group(1)), int(match.group(2) or match.group(1))
+        if lo > hi:
+            raise ValueError(f"{item.strip()!r}: the range ends before it starts")
+        ranges.append((lo, hi))
+    return tuple(sorted(set(ranges)))
+
+
+def format_versions(ranges: tuple[tuple[int, int], ...]) -> str:
+    """The ranges as text, e.g. "119–125, 130" (empty when none are recorded)."""
+    return ", ".join(str(lo) if lo == hi else f"{lo}\u2013{hi}" for lo, hi in ranges)
 
 
 @dataclass
@@ -96,6 +129,10 @@ def load_case(sidecar: Path) -> Case:
             raise bad(f"missing key {key!r}")
         if not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool)):
             raise bad(f"{key!r} must be a {kind.__name__}")
+    try:
+        affected = parse_versions(data["affected_versions"]) if "affected_versions" in data else ()
+    except ValueError as exc:
+        raise bad(f"'affected_versions' {exc}") from None
     name = sidecar.stem
     if not _NAME.match(name):
         raise bad("case names use lowercase letters, digits and dashes")
@@ -120,7 +157,7 @@ def load_case(sidecar: Path) -> Case:
         except BadInput as exc:
             raise bad(f"'catches': {exc}") from None
     return Case(name, modules[0], sidecar, data["guards"], data["origin"], data["seed"], data["engine"],
-                data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches)
+                data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches, affected)
 
 
 def _expectation(raw: dict[str, Any], bad: Any) -> Expectation:
@@ -195,6 +232,8 @@ def replay_case(case: Case) -> Result:
     started = time.monotonic()
 
     def result(outcome: str, detail: str, facets: list[str] | None = None) -> Result:
+        if case.affected_versions:  # informational, measured (see docs/binaryen/)
+            detail += f" [affected releases: {format_versions(case.affected_versions)}]"
         return Result(case.name, str(case.module), outcome, detail, time.monotonic() - started, facets or [])
 
     try:

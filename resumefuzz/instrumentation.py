@@ -35,9 +35,9 @@ import re
 from dataclasses import dataclass
 
 from . import bounds, wasmtools
-from .abi import (DEPTH_KEY, HOST_IMPORTS, HOST_INTERFACE, HOST_MODULE, LOAD, REDROP, RESERVED_PREFIX, SAVE,
-                  START_CALL, START_EXPORT, STATE_MEMORY, CallSpec, Layout, Slot, call_export, dropped_key,
-                  engine_key, export_key, fn_export, item_export, key_export, program_key, symbol)
+from .abi import (DEPTH_KEY, HOST_IMPORTS, HOST_INTERFACE, HOST_MODULE, LOAD, MEMORY, MEMORY64, REDROP,
+                  RESERVED_PREFIX, SAVE, START_CALL, START_EXPORT, STATE_MEMORY, CallSpec, Layout, Slot, call_export,
+                  dropped_key, engine_key, export_key, fn_export, item_export, key_export, program_key, symbol)
 from .errors import BadInput, Unsupported
 from .moduletext import ModuleText, body_start
 from .values import CARRIER, REF_TYPES, WIDTH, Signature
@@ -298,7 +298,8 @@ def expose(wasm: bytes, calls: tuple[CallSpec, ...]) -> tuple[bytes, Layout]:
     for m in module.memories:
         export = item_export("memory", m.index)
         module.append("export", f'  (export "{export}" (memory {m.name}))')
-        memory_slots.append(Slot(m.index, key_of("memory", m.name, m.index), "memory", True, export, m.maximum))
+        memory_slots.append(Slot(m.index, key_of("memory", m.name, m.index), MEMORY64 if m.is64 else MEMORY, True,
+                                 export, m.maximum))
     table_slots = []
     for t in module.tables:
         export = item_export("table", t.index)

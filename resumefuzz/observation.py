@@ -31,3 +31,8 @@ class Probe:
     site: int  # yield site id (its static stack height is in Preparation.sites)
     depth: int  # program call depth at the suspension
     grown: bool  # a program memory had grown beyond its initial size
+    #: a program table's size or contents differed from what instantiation left in it
+    table_changed: bool = False
+    dropped: bool = False  # the program had dropped a data or element segment (a harness drop flag was set)
+    memory64: bool = False  # the module has a 64-bit program memory
+    memories: int = 1  # program memories in the module

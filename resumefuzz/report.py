@@ -18,8 +18,9 @@ from resumefuzz.oracles.transparency import SAME_BODY, TRAP_KIND
 if TYPE_CHECKING:  # pragma: no cover
     from .checker import Verdict
     from .preparation import Preparation
+    from .versions import Outcome
 
-__all__ = ["ALLOWED", "NOTHING_SUSPENDED", "excused_notes", "nan_note", "render", "replay_command"]
+__all__ = ["ALLOWED", "NOTHING_SUSPENDED", "excused_notes", "nan_note", "render", "replay_command", "versions_table"]
 
 #: every note of a difference the transform policy allows starts so (the headline says so)
 ALLOWED = "A and B differ only in"
@@ -99,3 +100,18 @@ def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source
 
 def _short(items: list[int]) -> str:
     return "[" + ", ".join(map(str, items[:10])) + (", …]" if len(items) > 10 else "]")
+
+
+def versions_table(outcomes: "dict[str, Outcome]", status: str, headline: str = "Binaryen releases") -> str:
+    """One module re-judged on every installed Binaryen release (see :mod:`resumefuzz.versions`):
+    a line naming the releases whose outcome is STATUS (first..last), then one row per release."""
+    from .versions import affected, span
+
+    hit = affected(outcomes, status)
+    lines = [f"{headline}: {status} on {span(hit)} ({len(hit)} of {len(outcomes)}: {', '.join(hit) or 'none'})"]
+    others = sorted({o.status for o in outcomes.values()} - {status})
+    if others:
+        lines.append("  otherwise: " + "; ".join(f"{s} on {', '.join(affected(outcomes, s))}" for s in others))
+    for version, outcome in outcomes.items():
+        lines.append(f"  {version:>5}  {outcome.status:<13} {outcome.seconds:6.1f}s  {outcome.detail}")
+    return "\n".join(lines) + "\n"

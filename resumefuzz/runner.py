@@ -20,17 +20,18 @@ from __future__ import annotations
 import wasmtime
 
 from . import snapshot as snapshot_codec
-from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY
+from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY, dropped_key
 from .engines import Engine, RunContext
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
 from .limits import MAX_SUSPENSIONS
 from .observation import Observation, Probe
 from .runtime import EXHAUSTION, CapExceeded, Machine, Runtime, trap_code
-from .state import CallRecord, Snapshot
+from .state import CallRecord, Snapshot, TableImage
 from .values import Value
 
 INSTANTIATE = "<instantiate>"
+_DROPPED = dropped_key("", "")  # the keys of the harness's drop flags start so
 
 
 def run(
@@ -131,7 +132,8 @@ class _Run:
         crossing = by_key.get(CROSSINGS_KEY) or 0
         self.obs.suspensions.append(crossing)
         grown = any(p > q for p, q in zip(machine.program_pages(), self.initial_pages))
-        self.obs.probes.append(Probe(crossing, by_key.get(SITE_KEY) or 0, by_key.get(DEPTH_KEY) or 0, grown))
+        tables = machine.capture_tables()
+        self.obs.probes.append(self._probe(crossing, by_key, grown, tables))
         snap = Snapshot(
             module_sha256=runtime.sha256,
             engine=engine.name,
@@ -139,7 +141,7 @@ class _Run:
             host=self._host().image(),
             globals=captured,
             memories=machine.capture_memories(),
-            tables=machine.capture_tables(),
+            tables=tables,
             resume=resume,
         )
         data = snapshot_codec.encode(snap)
@@ -155,6 +157,20 @@ class _Run:
         engine.start_resume(fresh, decoded.resume, context)
         self.resuming = True
         return fresh
+
+    def _probe(self, crossing: int, by_key: dict[str, int | None], grown: bool,
+               tables: tuple[TableImage, ...]) -> Probe:
+        """What the suspension at CROSSING reaches (liveness counters; nothing here is judged)."""
+        layout, initial = self.runtime.layout, self.runtime.initial_tables or {}
+        program = [s for s in layout.memories if s.origin == "program"]
+        return Probe(
+            crossing, by_key.get(SITE_KEY) or 0, by_key.get(DEPTH_KEY) or 0, grown,
+            table_changed=any(t.entries != initial.get(t.index) for t in tables
+                              if layout.tables[t.index].origin == "program"),
+            dropped=any(bits for key, bits in by_key.items() if key.startswith(_DROPPED)),
+            memory64=any(s.type == "memory64" for s in program),
+            memories=len(program),
+        )
 
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout

@@ -23,8 +23,8 @@ from typing import Any, Callable
 import wasmtime
 
 from . import limits, wasmtime_api
-from .abi import (CAPPED, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, REDROP, SAVE, STATE_MEMORY, SUSPEND,
-                  CallSpec, Layout, Slot, fn_export, fn_index)
+from .abi import (CAPPED, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, MEMORY64, REDROP, SAVE, STATE_MEMORY,
+                  SUSPEND, CallSpec, Layout, Slot, fn_export, fn_index)
 from .bounds import capped_message
 from .errors import Inconclusive, Unsupported
 from .host import HostState
@@ -67,6 +67,7 @@ def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool)
     """The wasmtime configuration of every run (the compile child builds the same one)."""
     config = wasmtime.Config()
     config.consume_fuel = True
+    config.wasm_memory64 = True  # 64-bit memories (memory64); on by default in wasmtime 50, stated here
     config.cranelift_nan_canonicalization = canonicalize_nans
     if max_wasm_stack is not None:
         config.max_wasm_stack = max_wasm_stack
@@ -413,7 +414,8 @@ class Machine:
         for slot in self.layout.memories:
             memory = self.exports[slot.export]
             pages = memory.size(self.ctx)
-            images.append(MemoryImage(slot.index, pages, slot.maximum, self.read_memory(slot.export, 0, pages * PAGE_SIZE)))
+            images.append(MemoryImage(slot.index, pages, slot.maximum, self.read_memory(slot.export, 0, pages * PAGE_SIZE),
+                                      memory_index_type(slot)))
         return tuple(images)
 
     def program_pages(self) -> list[int]:
@@ -438,6 +440,9 @@ class Machine:
 
     def _restore_memory(self, image: MemoryImage, grow: bool) -> None:
         slot = self.layout.memories[image.index]
+        if image.index_type != memory_index_type(slot):
+            raise RestoreError(f"memory {image.index}: snapshot has a {image.index_type} memory, the module a "
+                               f"{memory_index_type(slot)} one")
         memory = self.exports[slot.export]
         current = memory.size(self.ctx)
         if image.pages < current:
@@ -482,6 +487,11 @@ class Machine:
 
 
 _ZERO_PAGE = bytes(PAGE_SIZE)
+
+
+def memory_index_type(slot: Slot) -> str:
+    """The index type of a memory SLOT: "i64" for a 64-bit memory (Slot.type "memory64"), else "i32"."""
+    return "i64" if slot.type == MEMORY64 else "i32"
 
 
 def differing_blocks(new: bytes, old: bytes) -> list[tuple[int, int]]:

@@ -3,7 +3,10 @@
 The faults are planted into one engine (``--engine SPEC``, default
 ``asyncify``): for every fault a campaign runs ``faulty:FAULT@SPEC`` until its
 first finding or the budget; SPEC itself then runs for the same budget and
-must find nothing (no false positives).  A fault that cannot be planted into
+must find nothing (no false positives).  The campaigns run the ``mixed``
+generator under the default campaign profile ``all`` (each case draws its
+profile: tables, segment drops, 64-bit and multiple memories are all
+reached), with every fault of ``FAULTS``.  A fault that cannot be planted into
 SPEC's engine (see ``engines.faults.inapplicable``) is skipped, and its row
 says why.
 """

@@ -2,6 +2,12 @@
 
 See docs/snapshot-format.md for the byte layout; the state it carries is
 modelled in :mod:`resumefuzz.state`.
+
+Version rule: any change of the encoding bumps :data:`FORMAT_VERSION` (the
+decoder accepts exactly its own version, so an old snapshot is refused in one
+line instead of misread), and docs/snapshot-format.md and the fuzz seed corpus
+(`make snapshot-seeds`) follow.  Every size a snapshot claims is checked
+against resumefuzz.limits before anything of that size is allocated.
 """
 
 from __future__ import annotations
@@ -23,7 +29,10 @@ class SnapshotError(ValueError):
 
 
 MAGIC = b"RFZSNAP\0"
-FORMAT_VERSION = 2  # 2: memory stored in 4 KiB blocks (1 stored whole 64 KiB pages)
+#: 3: each memory records its index type (i32 or i64, memory64) and its page count and maximum as u64
+#: (a 64-bit memory's declared maximum may exceed u32); 2: memory stored in 4 KiB blocks (1 stored
+#: whole 64 KiB pages)
+FORMAT_VERSION = 3
 
 #: The fixed section sequence: every tag exactly once, in this order.
 _TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
@@ -34,8 +43,13 @@ _FRAME = struct.Struct("<4sII")  # tag, payload length, CRC-32 of the payload
 #: unpack_from of the fixed-size unsigned little-endian integers (the decoder's hot path)
 _UNPACK = {size: struct.Struct(f"<{code}").unpack_from for size, code in ((1, "B"), (2, "H"), (4, "I"), (8, "Q"))}
 _PACK = {size: struct.Struct(f"<{code}").pack for size, code in ((1, "B"), (4, "I"), (8, "Q"))}
-_NONE_U32 = 0xFFFFFFFF  # "absent": null reference, unbounded memory maximum
-_MAX_PAGES = 65536  # 4 GiB, the limit of a 32-bit memory
+_NONE_U32 = 0xFFFFFFFF  # "absent": null reference
+_NONE_U64 = 0xFFFFFFFFFFFFFFFF  # "absent": unbounded memory maximum
+#: a memory's index type -> its code (the value type's) and the most pages such a memory can have:
+#: 65536 (4 GiB) for a 32-bit memory, 2**48 for a 64-bit one (the spec's limits; the snapshot's
+#: own limit, MAX_SNAPSHOT_MEMORY_PAGES, is far lower and checked as well)
+_INDEX_TYPES = {"i32": (0x7F, 65536), "i64": (0x7E, 2**48)}
+_CODE_INDEX_TYPE = {code: name for name, (code, _) in _INDEX_TYPES.items()}
 _ZERO_PAGE = bytes(PAGE_SIZE)
 _BLOCKS_PER_PAGE = PAGE_SIZE // BLOCK_SIZE
 _ZERO_BLOCK = bytes(BLOCK_SIZE)
@@ -134,6 +148,15 @@ class _Writer:
         else:
             self.u32(n, what)
 
+    def optional_u64(self, n: int | None, what: str) -> None:
+        """u64 where 0xFFFFFFFFFFFFFFFF means None (so that value itself is not encodable)."""
+        if n is None:
+            self._parts.append(_NONE_U64.to_bytes(8, "little"))
+        elif n == _NONE_U64:
+            raise self.error(f"{what} 0xFFFFFFFFFFFFFFFF is reserved for 'none'")
+        else:
+            self.u64(n, what)
+
     def string(self, s: object, what: str) -> None:
         if not isinstance(s, str):
             raise self.error(f"{what} must be a str, got {s!r}")
@@ -202,14 +225,18 @@ def _encode_memories(w: _Writer, memories: Sequence[MemoryImage]) -> None:
     for m in memories:
         what = f"memory {m.index}"
         w.u32(m.index, "memory index")
-        w.u32(m.pages, f"{what} pages")
-        if m.pages > _MAX_PAGES:
-            raise w.error(f"{what}: {m.pages} pages exceeds the limit of {_MAX_PAGES}")
+        if m.index_type not in _INDEX_TYPES:
+            raise w.error(f"{what}: index type must be i32 or i64, got {m.index_type!r}")
+        code, limit = _INDEX_TYPES[m.index_type]
+        w.u8(code, f"{what} index type")
+        w.u64(m.pages, f"{what} pages")
+        if m.pages > limit:
+            raise w.error(f"{what}: {m.pages} pages exceeds the limit of {limit} ({m.index_type} memory)")
         total += m.pages
         problem = _memory_limit_problem(what, m.pages, total)
         if problem:
             raise w.error(problem)
-        w.optional_u32(m.maximum, f"{what} maximum")
+        w.optional_u64(m.maximum, f"{what} maximum")
         if not isinstance(m.data, (bytes, bytearray)):
             raise w.error(f"{what}: data must be bytes, got {type(m.data).__name__}")
         if len(m.data) != m.pages * PAGE_SIZE:
@@ -382,6 +409,10 @@ class _Reader:
         n = self.u32()
         return None if n == _NONE_U32 else n
 
+    def optional_u64(self) -> int | None:
+        n = self.u64()
+        return None if n == _NONE_U64 else n
+
     def count(self, what: str, min_item_size: int) -> int:
         """A u32 item count, checked against the bytes left before anything is built."""
         n = self.u32()
@@ -426,6 +457,7 @@ class _Reader:
 
 
 _VALUE_MIN = 5  # smallest encoded Value: type byte + u32
+_MEMORY_MIN = 4 + 1 + 8 + 8 + 4  # smallest encoded memory: index, index type, pages, maximum, n_stored
 
 
 def _decode_host(r: _Reader) -> HostImage:
@@ -500,28 +532,34 @@ def _decode_memories(r: _Reader) -> tuple[MemoryImage, ...]:
     # Two passes: first every memory's header -- the pages all memories claim together are
     # checked against the limit, and each memory's stored blocks against the bytes present --
     # then the contents.  Nothing of a claimed size is allocated before every claim is checked.
-    headers: list[tuple[str, int, int, int | None, int, int]] = []
+    headers: list[tuple[str, int, int, int | None, int, int, str]] = []
     previous = None
     total = 0
-    for _ in range(r.count("memories", 16)):
+    for _ in range(r.count("memories", _MEMORY_MIN)):
         index = previous = r.ascending(r.u32(), previous, "memories")
         what = f"memory {index}"
-        pages = r.u32()
-        if pages > _MAX_PAGES:
-            raise r.error(f"{what}: {pages} pages exceeds the limit of {_MAX_PAGES}")
+        code = r.u8()
+        index_type = _CODE_INDEX_TYPE.get(code)
+        if index_type is None:
+            raise r.error(f"{what}: index type code 0x{code:02x} is not i32 (0x7f) or i64 (0x7e)"
+                          f" at offset {r.pos - 1}")
+        limit = _INDEX_TYPES[index_type][1]
+        pages = r.u64()
+        if pages > limit:
+            raise r.error(f"{what}: {pages} pages exceeds the limit of {limit} ({index_type} memory)")
         total += pages
         problem = _memory_limit_problem(what, pages, total)
         if problem:
             raise r.error(problem)
-        maximum = r.optional_u32()
+        maximum = r.optional_u64()
         n_stored = r.count(f"stored blocks of {what}", 4 + BLOCK_SIZE)
         if n_stored > pages * _BLOCKS_PER_PAGE:
             raise r.error(f"{what}: {n_stored} stored blocks but only {pages * _BLOCKS_PER_PAGE} blocks")
-        headers.append((what, index, pages, maximum, r.pos, n_stored))
+        headers.append((what, index, pages, maximum, r.pos, n_stored, index_type))
         r.take(n_stored * (4 + BLOCK_SIZE))  # a view, not a copy: the blocks are read below
     return tuple(
-        MemoryImage(index, pages, maximum, _decode_memory_data(r, what, pages, pos, n_stored))
-        for what, index, pages, maximum, pos, n_stored in headers
+        MemoryImage(index, pages, maximum, _decode_memory_data(r, what, pages, pos, n_stored), index_type)
+        for what, index, pages, maximum, pos, n_stored, index_type in headers
     )
 
 

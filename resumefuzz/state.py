@@ -27,8 +27,9 @@ BLOCK_SIZE = 4096
 class MemoryImage:
     index: int  # memory index in the module that was run
     pages: int  # current size in 64 KiB pages
-    maximum: int | None  # declared maximum in pages, None if unbounded
+    maximum: int | None  # declared maximum in pages, None if unbounded (a 64-bit memory's may exceed 2**32)
     data: bytes  # exactly pages * PAGE_SIZE bytes
+    index_type: str = "i32"  # "i64": a 64-bit memory (memory64)
 
 
 @dataclass(frozen=True, slots=True)

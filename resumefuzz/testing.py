@@ -116,6 +116,21 @@ PROGRAMS: dict[str, str] = {
       (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
     (call $out (memory.size))
     (i32.load (i32.const 65540))))""",
+    "memory64-grow": """(module
+  (import "host" "out_i64" (func $out (param i64)))
+  (memory i64 1 4)
+  (data (i64.const 16) "resume64")
+  (func (export "run") (result i64) (local $i i64)
+    (drop (memory.grow (i64.const 2)))
+    (i64.store (i64.const 0x2fff8) (i64.const 0x0123456789abcdef))
+    (loop $l
+      ;; the last byte of the grown 64-bit memory, at an i64 address
+      (i64.store8 (i64.sub (i64.mul (memory.size) (i64.const 65536)) (i64.const 9))
+                  (i64.add (local.get $i) (i64.const 7)))
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br_if $l (i64.lt_u (local.get $i) (i64.const 3))))
+    (call $out (memory.size))
+    (i64.load (i64.const 0x2fff8))))""",
     "tables": """(module
   (import "host" "out_i32" (func $out (param i32)))
   (type $op (func (param i32) (result i32)))

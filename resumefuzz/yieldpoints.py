@@ -15,10 +15,26 @@ Spec: a comma-separated subset of
     all     every instruction boundary (implies the three above)
 
 Crossings are numbered from 1 in execution order.
+
+Reference-typed leaf functions get none: a function that handles a reference
+value (a ``funcref``/``externref`` parameter, result or local, ``ref.*``,
+``table.get/set/grow/fill``, a typed ``select``/block, or a global or call of
+a reference type) and makes no call (``call``, ``call_indirect``,
+``call_ref``, ``return_call*``) never has a yield point injected, at any
+density.  Such a function can only reach the suspending import through a
+yield point of its own, so without one Asyncify leaves it uninstrumented; with
+one, Asyncify would have to save its reference values across an unwind, which
+it refuses ("Asyncify does not yet support non-number types").  This matches
+Asyncify's own limitation: a leaf that mutates tables (``table.set`` of a
+``ref.func``, ``table.grow``, ``table.fill``) is judged as straight-line code
+between the yield points of its callers.  A function that does call keeps its
+yield points: whether its references are live across them is Asyncify's call
+(``--yield-points loop,call`` often passes where ``all`` does not).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import stackheight
@@ -27,7 +43,8 @@ from .abi import (CROSSINGS_KEY, DEPTH_KEY, HARNESS_MODULE, NEVER, REDROP, SITE_
                   TARGET_KEY, is_call_export, key_export, symbol)
 from .errors import BadInput
 from .instrumentation import assemble, load_text
-from .moduletext import ModuleText, body_start
+from .moduletext import Func, ModuleText, body_start
+from .values import REF_TYPES
 
 MODES = ("entry", "loop", "call", "all")
 DEFAULT = "all"
@@ -38,6 +55,13 @@ _SUSPEND = symbol("suspend")
 _CROSSINGS = symbol("crossings")
 _TARGET = symbol("target")
 _CALLS = ("call ", "call_indirect", "call_ref")
+#: any instruction that makes a call (a function containing one is not a leaf)
+_ANY_CALL = re.compile(r"^(?:return_)?call(?:_indirect|_ref)?\b")
+#: instructions that produce or consume a reference value
+_REF_OPS = re.compile(r"^(?:ref\.|table\.(?:get|set|grow|fill)\b|br_on_|call_ref\b|return_call_ref\b)")
+#: a reference type named in a line (a typed select or block, a local declaration)
+_REF_TYPE = re.compile(r"(?<![\w$#.])(?:%s)(?![\w.])|\(ref " % "|".join(REF_TYPES))
+_NAMES = re.compile(r"\$[^\s()]+")
 
 
 @dataclass(frozen=True)
@@ -93,8 +117,9 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
     harness = _harness_functions(module)
     depth = next((e.target for e in module.exports if e.field == key_export(DEPTH_KEY)), None)
     sites: list[int | None] = []
+    ref_names = _reference_names(module)
     for fn in module.funcs:
-        if fn.field is None or fn.name in harness:
+        if fn.field is None or fn.name in harness or reference_leaf(fn, ref_names):
             continue
         lines = fn.field.lines
         start = body_start(lines)
@@ -133,6 +158,27 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
         ),
     )
     return Injected(assemble(module), tuple(sites))
+
+
+def _reference_names(module: ModuleText) -> frozenset[str]:
+    """Names of the globals, functions and types whose use moves a reference value."""
+    names = {g.name for g in module.globals if g.type in REF_TYPES}
+    names |= {fn.name for fn in module.funcs if set(fn.sig.params + fn.sig.results) & set(REF_TYPES)}
+    names |= {name for name, sig in module.types.items() if set(sig.params + sig.results) & set(REF_TYPES)}
+    return frozenset(names)
+
+
+def reference_leaf(fn: Func, ref_names: frozenset[str]) -> bool:
+    """Does FN handle a reference value and make no call?  (It gets no yield point: see the module doc.)"""
+    if fn.field is None:
+        return False
+    body = [line.strip() for line in fn.field.lines[1:]]
+    if any(_ANY_CALL.match(line) for line in body):
+        return False
+    if set(fn.sig.params + fn.sig.results) & set(REF_TYPES):
+        return True
+    return any(_REF_OPS.match(line) or _REF_TYPE.search(line) or ref_names.intersection(_NAMES.findall(line))
+               for line in body)
 
 
 def _probe_lines(lines: list[str], depth: str | None) -> frozenset[int]:

@@ -10,6 +10,9 @@
 ;; space).  After a plain Binaryen round trip, `table.init 1` names what was
 ;; segment 2 ($b): the transformed module outputs 2.  Expected verdict:
 ;; divergent on the transform facets (run A vs run B), never suspended.
+;;
+;; Affected releases (measured, docs/binaryen/declarative-segment-shifts-indices.md):
+;; 119-132, every release that reads `table.init` (earlier ones refuse it).
 (module
   (import "host" "out_i32" (func $out (param i32)))
   (type $t (func (result i32)))

@@ -10,6 +10,11 @@
 ;; "non-final block elements returning a value must be dropped" (with an
 ;; operator after the `if`: "binary child types must be equal").
 ;; Expected verdict: engine defect (`resumefuzz check` exit 5).
+;;
+;; Affected releases (measured, docs/binaryen/if-branch-target-unreachable-condition.md):
+;; `wasm-opt` on this module (binary) rejects it in 121-132; as this case
+;; judges it (yield-point calls between `unreachable` and `if`) 130-132,
+;; recorded as `affected_versions` (121-129 read that form correctly).
 (module
   (func (export "f") (result i32)
     i64.const 1

@@ -12,6 +12,11 @@
 ;; has the parameter's type the module is accepted but reads a wrong value.)
 ;; Expected verdict: engine defect (`resumefuzz check` exit 5); replay flags
 ;; the day Binaryen reads it.
+;;
+;; Affected releases (measured, docs/binaryen/if-param-unreachable-condition.md):
+;; `wasm-opt` on this module rejects it in 121-132; as this case judges it
+;; (yield-point calls between `unreachable` and `if`) 130-132, recorded as
+;; `affected_versions` (121-129 read that form correctly).
 (module
   (func (export "f") (result i32)
     f32.const 0

@@ -45,7 +45,8 @@ SEED_MAX_BYTES = 32 * 1024
 
 _HEADER = struct.Struct("<8sHHI")
 _FRAME = struct.Struct("<4sII")
-_NONE = 0xFFFFFFFF
+_NONE = 0xFFFFFFFFFFFFFFFF  # an unbounded memory maximum (opt_u64)
+_I32 = 0x7F  # a 32-bit memory's index type code
 
 
 def _sections(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -68,7 +69,8 @@ def _with_mems(data: bytes, mems: bytes) -> bytes:
 
 def _empty_memories(*pages: int) -> bytes:
     """A MEMS payload: memories 0.. of PAGES pages each, unbounded, no stored block (all zeros)."""
-    return struct.pack("<I", len(pages)) + b"".join(struct.pack("<IIII", i, n, _NONE, 0) for i, n in enumerate(pages))
+    return struct.pack("<I", len(pages)) + b"".join(struct.pack("<IBQQI", i, _I32, n, _NONE, 0)
+                                                    for i, n in enumerate(pages))
 
 
 def oversized(real: bytes) -> dict[str, bytes]:

@@ -10,6 +10,7 @@ from resumefuzz.fuzz import GeneratedCase, get_generator
 
 from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE, Judge
 from ..errors import EngineDefect, EngineError, Inconclusive, TransformTimeout, Unsupported
+from ..observation import Observation
 from ..preparation import prepare
 from ..yieldpoints import YieldPoints
 from .plan import CasePlan, Options
@@ -50,6 +51,12 @@ class CaseResult:
     stack: int = 0  # suspensions at a site with values on the operand stack
     deep: int = 0  # suspensions at program call depth > 3
     grown: int = 0  # suspensions after a memory.grow
+    table_changed: int = 0  # suspensions with a program table changed since instantiation (size or contents)
+    dropped: int = 0  # suspensions after a data or element segment drop
+    memory64: int = 0  # suspensions in a module with a 64-bit memory
+    multi_memory: int = 0  # suspensions in a module with two or more program memories
+    profile: str = ""  # the profile the case was made with (the plan's)
+    binaryen: str = ""  # the Binaryen release the engine ran (its major version), "" for other engines
     allowances: dict[str, int] = field(default_factory=dict)  # transform-policy allowances, by kind
     finding: RecordedFinding | None = None
     defect_class: str = ""  # an engine defect's message class (ENGINE_DEFECT)
@@ -62,16 +69,43 @@ def generate(plan: CasePlan) -> GeneratedCase:
     return get_generator(plan.generator).generate(plan.seed, plan.profile)
 
 
+def binaryen_release(engine: Any) -> str:
+    """The Binaryen release ENGINE transforms with (major version, e.g. "125"), "" if it is not Binaryen's
+    Asyncify (a planted fault's base counts): its ``version`` option, else the default release."""
+    from ..engines.asyncify import AsyncifyEngine
+
+    base = getattr(engine, "base", engine)
+    if not isinstance(base, AsyncifyEngine) or type(base).transform is not AsyncifyEngine.transform:
+        return ""  # not Binaryen's pass (e.g. an external command behind Asyncify's runtime protocol)
+    version = engine.config.get("version")
+    if version:
+        return str(version)
+    try:
+        from ..binaryen import default_version
+
+        return default_version()
+    except Exception:  # noqa: BLE001 - a label only: no release known, no pinned package.json
+        return "default"
+
+
 def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], None] | None = None,
              deadline: float | None = None) -> CaseResult:
     """Judge one case; DEADLINE (epoch seconds) bounds the minimization of a finding."""
     from ..engines import get_engine
+
+    engine = get_engine(plan.engine)
+    _configure(engine, options)
+    result = _judge(plan, options, engine, notify, deadline)
+    result.profile, result.binaryen = plan.profile, binaryen_release(engine)
+    return result
+
+
+def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list[str]], None] | None,
+           deadline: float | None) -> CaseResult:
     from .findings import record_finding
 
     started = time.time()
     case = generate(plan)
-    engine = get_engine(plan.engine)
-    _configure(engine, options)
     try:
         prep = prepare(case.wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
         judge = Judge(prep, plan.seed)
@@ -111,12 +145,7 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     if finding is None:
         for finding, c in judge.schedules(plan.schedule, stop_at_finding=True):
             result.schedules += 1
-            result.suspensions += len(c.suspensions)
-            for probe in c.probes:
-                height = prep.sites[probe.site] if 0 <= probe.site < len(prep.sites) else None
-                result.stack += bool(height)
-                result.deep += probe.depth > 3
-                result.grown += probe.grown
+            tally(result, c, prep.sites)
             exhausted += bool(c.exhausted)
     if finding is None:
         if result.schedules and exhausted == result.schedules:
@@ -129,6 +158,20 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
         deadline = time.time() + options.minimize_timeout
     result.finding = record_finding(plan, options, case, judge, finding, deadline)
     return result
+
+
+def tally(result: CaseResult, run: Observation, sites: Any) -> None:
+    """Add interrupted RUN's suspensions to RESULT's liveness counters (SITES: static stack height by yield site)."""
+    result.suspensions += len(run.suspensions)
+    for probe in run.probes:
+        height = sites[probe.site] if 0 <= probe.site < len(sites) else None
+        result.stack += bool(height)
+        result.deep += probe.depth > 3
+        result.grown += probe.grown
+        result.table_changed += probe.table_changed
+        result.dropped += probe.dropped
+        result.memory64 += probe.memory64
+        result.multi_memory += probe.memories >= 2
 
 
 def _configure(engine: Any, options: Options) -> None:

@@ -1,5 +1,10 @@
 """Findings: minimize a divergence (schedule, then module through its generator) and write it.
 
+A finding of an engine with Binaryen releases to choose from (Asyncify's ``version`` option) is
+then re-judged on every installed release (:mod:`resumefuzz.versions`; same seed, schedule and
+yield points): case.json records ``versions`` (release -> outcome) and ``affected`` (first..last
+release showing it), report.txt a table, the campaign summary the span.
+
 A finding goes to ``OUT/findings/<signature>/``, written into a temporary
 directory first and renamed into place, so it is either complete or absent.
 """
@@ -20,6 +25,7 @@ from typing import Any
 
 from resumefuzz.fuzz import GeneratedCase, get_generator
 
+from .. import versions
 from ..checker import DIVERGENT, Finding, Judge
 from ..files import write_atomic
 from ..errors import EngineDefect
@@ -27,6 +33,7 @@ from ..minimize import DefectPredicate, Predicate, minimize_schedule, reduce_lin
 from ..schedule import Schedule
 from .case import RecordedFinding, Size, generate
 from .plan import CAMPAIGN_SCHEDULE, CasePlan, Options
+from ..versions import ENGINE_DEFECT as ENGINE_DEFECT_STATUS, Outcome
 
 _MINIMIZATION = {False: "complete",
                  True: "cut short: the campaign's time budget ran out (module and schedule may be larger than needed)"}
@@ -61,15 +68,17 @@ def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge:
         verdict = predicate.verdict(written.wasm) or _predicate(plan, CAMPAIGN_SCHEDULE, facets).verdict(written.wasm)
         spec = spec if verdict is not None and verdict.status == DIVERGENT else CAMPAIGN_SCHEDULE
     after = Size(len(written.wasm), len(schedule.crossings))
+    found = None if verdict is None else Outcome(verdict.status, verdict.headline + " (as found)", 0.0, plan.engine)
+    releases, releases_report = _rejudged(plan, written.wasm, spec, found, DIVERGENT, prepare_only=False,
+                                          timeout=options.case_timeout, until=deadline + REJUDGE_GRACE)
     files = _case_files(plan, written, {"facets": facets, "before": asdict(before), "after": asdict(after),
-                                        "minimization": _MINIMIZATION[cut]},
+                                        "minimization": _MINIMIZATION[cut], **releases},
                         (verdict.report if verdict else "replay did not reproduce; see case.json\n")
-                        + (f"note: {_MINIMIZATION[True]}\n" if cut else ""), spec)
+                        + (f"note: {_MINIMIZATION[True]}\n" if cut else "") + releases_report, spec)
     files["schedule.json"] = json.dumps({"spec": spec, "crossings": list(schedule.crossings),
                                          "original": finding.schedule and list(finding.schedule.crossings)},
                                         indent=2)
-    files["engine.json"] = json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
-                                       "wasmtime_opt": plan.wasmtime_opt}, indent=2)
+    files["engine.json"] = _engine_json(plan)
     try:
         from .. import wasmtools
 
@@ -116,20 +125,25 @@ def record_engine_defect(plan: CasePlan, options: Options, case: GeneratedCase, 
         wasm, found = case.wasm, defect
     written = replace(case, wasm=wasm, text=case.text if wasm == case.wasm else None)
     after = Size(len(wasm), 0)
+    # The parent is not told of a defect (see run_case): minimization keeps within half of the case
+    # timeout, re-judging on the other releases (a transform each) within most of the rest.
+    releases, releases_report = _rejudged(plan, wasm, CAMPAIGN_SCHEDULE,
+                                          Outcome(ENGINE_DEFECT_STATUS, found.detail + " (as found)", 0.0, plan.engine),
+                                          ENGINE_DEFECT_STATUS, prepare_only=True,
+                                          timeout=options.case_timeout, until=deadline + 0.4 * options.case_timeout)
     fields = {"kind": ENGINE_REJECTS_VALID, "engine_name": defect.engine, "message_class": defect.message_class,
               "message": found.detail, "before": asdict(before), "after": asdict(after),
-              "minimization": _MINIMIZATION[cut]}
+              "minimization": _MINIMIZATION[cut], **releases}
     report = (f"ENGINE DEFECT: engine {defect.engine} rejects a valid module ({ENGINE_REJECTS_VALID})\n"
               f"message class: {defect.message_class}\n"
               f"engine's message: {found.detail}\n"
               f"module: {before.module_bytes} -> {after.module_bytes} bytes "
               f"(valid under wasm-tools/wasmtime; instrumented with --yield-points {plan.yield_points})\n"
-              + (f"note: {_MINIMIZATION[True]}\n" if cut else ""))
+              + (f"note: {_MINIMIZATION[True]}\n" if cut else "") + releases_report)
     files = _case_files(plan, written, fields, report, CAMPAIGN_SCHEDULE)
     files["replay"] = _defect_replay_script(plan)
     files["schedule.json"] = json.dumps({"spec": CAMPAIGN_SCHEDULE, "crossings": [], "original": None}, indent=2)
-    files["engine.json"] = json.dumps({"engine": plan.engine, "yield_points": plan.yield_points,
-                                       "wasmtime_opt": plan.wasmtime_opt}, indent=2)
+    files["engine.json"] = _engine_json(plan)
     try:
         from .. import wasmtools
 
@@ -138,6 +152,67 @@ def record_engine_defect(plan: CasePlan, options: Options, case: GeneratedCase, 
         pass
     return RecordedFinding(signature, write_finding(options.out, signature, files), [ENGINE_REJECTS_VALID],
                            before, after, cut)
+
+
+#: re-judging a divergence on the other Binaryen releases may go this long past the minimization
+#: deadline (the parent allows pool.WRITE_GRACE = 20 s for re-judging and writing)
+REJUDGE_GRACE = 12.0
+
+
+def _rejudged(plan: CasePlan, wasm: bytes, schedule: str, found: Outcome | None, status: str, *,
+              prepare_only: bool, timeout: float, until: float) -> tuple[dict[str, Any], str]:
+    """WASM re-judged as PLAN judged it (schedule SCHEDULE) on every installed Binaryen release.
+
+    (case.json fields, report.txt lines): ``versions`` (release -> outcome), ``affected``
+    (``first..last`` of the releases whose outcome is STATUS) and ``affected_versions``; nothing
+    for an engine without Binaryen releases or with only one installed.  FOUND: the outcome on
+    PLAN's own release (already judged).  Each release gets at most TIMEOUT seconds, none starts after UNTIL.
+    """
+    from ..engines import get_engine
+    from ..report import versions_table
+
+    try:
+        engine = get_engine(plan.engine)
+        specs = versions.release_specs(plan.engine)
+    except Exception:  # noqa: BLE001 - the engine built before; re-judging is an addition
+        return {}, ""
+    if specs is None or len(specs) < 2:
+        return {}, ""
+    own = str(engine.config.get("version", ""))
+    outcomes = versions.rejudge(plan.engine, wasm, seed=plan.seed, schedule=schedule,
+                                yield_points=plan.yield_points, wasmtime_opt=plan.wasmtime_opt, timeout=timeout,
+                                until=until, prepare_only=prepare_only,
+                                known={own: replace(found, spec=specs.get(own, plan.engine))} if found else None)
+    hit = versions.affected(outcomes, status)
+    fields = {"versions": {v: o.status for v, o in outcomes.items()}, "affected": versions.span(hit),
+              "affected_versions": hit, "versions_detail": {v: o.to_json() for v, o in outcomes.items()}}
+    return fields, "\n" + versions_table(outcomes, status, "re-judged on every installed Binaryen release")
+
+
+def affected_note(out: Path, signature: str) -> str:
+    """`` (Binaryen releases affected: 121..132)`` for the finding OUT/findings/SIGNATURE, if it was re-judged."""
+    try:
+        case = json.loads((out / "findings" / signature / "case.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(case, dict) or "affected" not in case:
+        return ""
+    return f" (Binaryen releases affected: {case['affected']})"
+
+
+def _engine_json(plan: CasePlan) -> str:
+    """engine.json: how the finding's engine ran (its spec, and the Binaryen release when it has one)."""
+    record: dict[str, Any] = {"engine": plan.engine, "yield_points": plan.yield_points,
+                              "wasmtime_opt": plan.wasmtime_opt}
+    try:
+        from ..engines import get_engine
+
+        version = get_engine(plan.engine).config.get("version")
+    except Exception:  # noqa: BLE001 - the engine built before; this is a record
+        version = None
+    if version:
+        record["binaryen_version"] = version
+    return json.dumps(record, indent=2)
 
 
 def _defect_replay_script(plan: CasePlan) -> str:

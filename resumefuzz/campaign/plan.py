@@ -1,4 +1,12 @@
-"""Planning: a campaign's options, and each case as a deterministic function of (campaign seed, case number)."""
+"""Planning: a campaign's options, and each case as a deterministic function of (campaign seed, case number).
+
+Profiles: a campaign runs one profile of its generator (``--profile core``) or,
+by default, ``all`` of them (:data:`ALL`): each case then draws one from its
+seed among the profiles of the generator that makes it (a composite's member:
+a member lacking a profile is never asked for it).  The drawn profile is the
+case's ``CasePlan.profile``, recorded with every finding, so a finding
+replays with the profile it was made with.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +23,15 @@ _YIELD_CHOICES = ("all", "all", "entry,loop,call", "loop", "call,loop")
 _WASMTIME_OPT = ("speed", "none", "speed_and_size")
 _SCHEDULE_CHOICES = (CAMPAIGN_SCHEDULE,) * 3 + ("systematic",)
 #: salts of a case's draws from its seed (an engine's options are salted by their names)
-_ENGINE_SALT, _YIELD_SALT, _WASMTIME_SALT, _SCHEDULE_SALT = 10, 6, 7, 8
+_ENGINE_SALT, _YIELD_SALT, _WASMTIME_SALT, _SCHEDULE_SALT, _PROFILE_SALT = 10, 6, 7, 8, 11
+#: the campaign profile drawing every case's profile among its generator's (the default)
+ALL = "all"
 
 
 @dataclass(frozen=True)
 class Options:
     generator: str = "smith"
-    profile: str = "core"
+    profile: str = ALL  # a profile of the generator, or ALL: each case draws one (see the module doc)
     #: engine specs; each case runs one (drawn when there are several), its options drawn from the
     #: engine's option space unless the spec gives options
     engines: tuple[str, ...] = ("asyncify",)
@@ -52,7 +62,7 @@ class CasePlan:
     index: int
     seed: int
     generator: str  # the generator that makes the case (a composite's member)
-    profile: str
+    profile: str  # the profile the case is made with (drawn from its seed under --profile all)
     engine: str  # the engine spec it runs, options drawn
     yield_points: str
     wasmtime_opt: str
@@ -69,9 +79,23 @@ class CasePlan:
 
         engines = options.engines
         engine = draw_spec(engines[0] if len(engines) == 1 else pick(_ENGINE_SALT, engines), pick)
-        return cls(index, seed, get_generator(options.generator).member(seed).name, options.profile, engine,
+        member = get_generator(options.generator).member(seed)
+        profile = pick(_PROFILE_SALT, tuple(sorted(member.profiles))) if options.profile == ALL else options.profile
+        return cls(index, seed, member.name, profile, engine,
                    pick(_YIELD_SALT, _YIELD_CHOICES), pick(_WASMTIME_SALT, _WASMTIME_OPT),
                    pick(_SCHEDULE_SALT, _SCHEDULE_CHOICES))
+
+
+def check_profile(options: Options) -> None:
+    """BadInput unless OPTIONS' generator has its profile (ALL: unless it has none)."""
+    from resumefuzz.errors import BadInput
+    from resumefuzz.fuzz import get_generator
+
+    generator = get_generator(options.generator)
+    if options.profile != ALL:
+        generator.check_profile(options.profile)
+    elif not generator.profiles:
+        raise BadInput(f"--profile {ALL}: generator {generator.name} declares no profile")
 
 
 def parse_engines(text: str) -> tuple[str, ...]:

@@ -26,7 +26,7 @@ from ..errors import BadInput
 from ..files import write_atomic
 from .case import ENGINE_DEFECT, ERROR, TRANSFORM_HANG, CaseResult, run_case
 from .findings import unjudged_finding
-from .plan import CasePlan, Options
+from .plan import CasePlan, Options, check_profile
 from .stats import Stats, Display, gate
 
 
@@ -136,11 +136,9 @@ class OutputLock:
 
 class Campaign:
     def __init__(self, options: Options) -> None:
-        from resumefuzz.fuzz import get_generator
-
         from ..engines import get_engine
 
-        get_generator(options.generator).check_profile(options.profile)
+        check_profile(options)  # a profile of the generator, or "all"
         if not options.engines:
             raise BadInput("--engines: give at least one engine spec")
         for spec in options.engines:

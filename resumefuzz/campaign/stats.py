@@ -38,6 +38,14 @@ class Stats:
     stack_suspensions: int = 0  # suspensions at a site with values on the operand stack
     deep_suspensions: int = 0  # suspensions at program call depth > 3
     grown_suspensions: int = 0  # suspensions after a memory.grow
+    table_suspensions: int = 0  # suspensions with a program table changed since instantiation (size or contents)
+    drop_suspensions: int = 0  # suspensions after a data or element segment drop
+    memory64_suspensions: int = 0  # suspensions in a module with a 64-bit memory
+    multi_memory_suspensions: int = 0  # suspensions in a module with two or more program memories
+    #: suspensions by the Binaryen release the engine ran (major version; a release whose cases never
+    #: suspended is listed with 0)
+    binaryen_suspensions: dict[str, int] = field(default_factory=dict)
+    profile_cases: dict[str, int] = field(default_factory=dict)  # cases by the profile they were made with
     findings: list[str] = field(default_factory=list)  # new signatures this run
     known: list[str] = field(default_factory=list)  # signatures found again that OUT already held
     #: A-vs-B differences the transform policy excused (README "Transform policy"), by allowance:
@@ -77,6 +85,15 @@ class Stats:
         self.stack_suspensions += result.stack
         self.deep_suspensions += result.deep
         self.grown_suspensions += result.grown
+        self.table_suspensions += result.table_changed
+        self.drop_suspensions += result.dropped
+        self.memory64_suspensions += result.memory64
+        self.multi_memory_suspensions += result.multi_memory
+        if result.binaryen:
+            self.binaryen_suspensions[result.binaryen] = (self.binaryen_suspensions.get(result.binaryen, 0)
+                                                          + result.suspensions)
+        if result.profile:
+            self.profile_cases[result.profile] = self.profile_cases.get(result.profile, 0) + 1
         for kind, count in result.allowances.items():
             self.allowances[kind] = self.allowances.get(kind, 0) + count
         if result.status == EQUAL:
@@ -172,6 +189,32 @@ def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
     return EXIT_CLEAN, None
 
 
+#: profile -> the liveness counters (Stats fields, what they count) its cases are there to reach
+REACH: dict[str, tuple[tuple[str, str], ...]] = {
+    "tables": (("table_suspensions", "after a table change"), ("drop_suspensions", "after a segment drop")),
+    "memory64": (("memory64_suspensions", "with a 64-bit memory"),),
+    "multi-memory": (("multi_memory_suspensions", "with two or more memories"),),
+}
+
+
+def unreached(stats: Stats) -> list[str]:
+    """What the campaign was asked to reach and never did: a line per liveness counter left at 0.
+
+    An area is asked for when a case was made with a profile that targets it
+    (:data:`REACH`), or, for a Binaryen release, when a case ran it.  A warning,
+    not an exit code: a short campaign may simply not have got there.
+    """
+    lines = []
+    for profile, counters in REACH.items():
+        cases = stats.profile_cases.get(profile, 0)
+        for name, what in counters:
+            if cases and not getattr(stats, name):
+                lines.append(f"{cases} case(s) of profile {profile}, yet no suspension {what} ({name} 0)")
+    lines += [f"Binaryen {version} ran, yet never suspended" for version, count in
+              sorted(stats.binaryen_suspensions.items()) if count == 0]
+    return lines
+
+
 def _share(part: float, whole: float) -> str:
     return f"{100 * part / whole:.0f}%" if whole > 0 else "-"
 
@@ -223,7 +266,13 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}"
         + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
         f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
-        f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow",
+        f"on the operand stack, {stats.deep_suspensions} at call depth > 3, {stats.grown_suspensions} after memory.grow, "
+        f"{stats.table_suspensions} after a table change, {stats.drop_suspensions} after a segment drop, "
+        f"{stats.memory64_suspensions} with a 64-bit memory, {stats.multi_memory_suspensions} with 2+ memories",
+        "  suspensions by Binaryen release: "
+        + (", ".join(f"{v} {n}" for v, n in sorted(stats.binaryen_suspensions.items())) or "none"),
+        "  cases by profile: " + (", ".join(f"{p} {n}" for p, n in sorted(stats.profile_cases.items())) or "none"),
+        *(f"  warning: {line}" for line in unreached(stats)),
         "  transform policy allowances (A vs B, optimizing engines): "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),
         f"  findings {len(stats.findings)} new, {len(stats.known)} already recorded (divergent cases: {stats.diverged})"
@@ -235,9 +284,11 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         *(f"    {count} × {key}" for key, count in sorted(stats.engine_defect_classes.items(), key=lambda kv: -kv[1])),
         f"  stats: {out / 'stats.json'}",
     ]
-    lines += [f"  finding: {out / 'findings' / s}" for s in stats.findings]
-    lines += [f"  known:   {out / 'findings' / s}" for s in stats.known]
-    lines += [f"  engine defect: {out / 'findings' / s}" for s in stats.defect_findings]
+    from .findings import affected_note  # each finding's Binaryen releases, as re-judged when it was written
+
+    lines += [f"  finding: {out / 'findings' / s}{affected_note(out, s)}" for s in stats.findings]
+    lines += [f"  known:   {out / 'findings' / s}{affected_note(out, s)}" for s in stats.known]
+    lines += [f"  engine defect: {out / 'findings' / s}{affected_note(out, s)}" for s in stats.defect_findings]
     if options is not None:
         code, reason = gate(stats, options)
         lines.append(f"  verdict: exit {code}" + (f": {reason}" if reason else ": clean"))

@@ -13,9 +13,9 @@ A faulty engine delegates everything to its base and changes only
 doctored snapshot handed to the base's own ``restore``, or a changed step,
 through the harness's public restore steps (``Machine.restore_*``), the
 base's saved-stack accessors (``saved_stack``/``with_saved_stack``) and the
-run context.  What a snapshot holds is the base's.  The one transform fault,
-``uninstrumented-import``, can only be planted into a base whose transform
-is Binaryen's Asyncify pass (see :func:`inapplicable`).
+run context.  What a snapshot holds is the base's.  The transform faults,
+``uninstrumented-import`` and ``wrong-list``, can only be planted into a
+base whose transform is Binaryen's Asyncify pass (see :func:`inapplicable`).
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import BadInput
-from ..abi import NEVER, START_CALL, TARGET_KEY
+from ..abi import NEVER, START_CALL, START_EXPORT, TARGET_KEY, fn_index, is_call_export
 from ..values import Value
 from .asyncify import AsyncifyEngine
 from .interface import Engine, RunContext
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..abi import Layout
+    from ..callgraph import CallGraph
     from ..runtime import Machine
     from ..state import Snapshot
 
@@ -181,6 +182,71 @@ def _stale_snapshot(engine: "FaultyEngine", machine: "Machine", snapshot: "Snaps
     _restore(engine, machine, snapshot, context)
 
 
+def _truncate_memory64(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                       context: RunContext) -> None:
+    """Restore every 64-bit program memory at its initial page count: the saved size is cut to what a
+    fresh instance has, so pages grown before the snapshot are lost with their bytes (a restore path
+    that handles 64-bit sizes wrongly)."""
+    from ..abi import MEMORY64
+    from ..state import PAGE_SIZE
+
+    initial = machine.runtime.initial_memories or {}
+    memories = tuple(replace(m, pages=len(initial[m.index]) // PAGE_SIZE, data=m.data[:len(initial[m.index])])
+                     if machine.layout.memories[m.index].type == MEMORY64
+                     and machine.layout.memories[m.index].origin == "program" and m.index in initial else m
+                     for m in snapshot.memories)
+    _restore(engine, machine, replace(snapshot, memories=memories), context)
+
+
+def _lose_table_growth(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                       context: RunContext) -> None:
+    """Restore every program table at the size a fresh instance has (instantiation's): the slots the
+    program grew are lost (a restore that writes tables back in place, never growing them)."""
+    layout = machine.layout
+    sizes = {s.index: machine.exports[s.export].size(machine.ctx) for s in layout.tables if s.origin == "program"}
+    tables = tuple(replace(t, entries=t.entries[:sizes[t.index]]) if t.index in sizes else t
+                   for t in snapshot.tables)
+    _restore(engine, machine, replace(snapshot, tables=tables), context)
+
+
+def _forget_drops(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
+    """The harness's steps without replaying segment drops: the fresh instance has every data and
+    element segment again (the drop flags themselves are restored, as globals)."""
+    machine.restore_memories(snapshot.memories)
+    machine.restore_globals(snapshot.globals)
+    machine.restore_tables(snapshot.tables)
+
+
+def _skip_second_memory(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                        context: RunContext) -> None:
+    """Restore every memory but the program's second one (a restore that knows only memory 0 and
+    the engine's own): that memory keeps what instantiation put there, at its initial size."""
+    program = [s.index for s in machine.layout.memories if s.origin == "program"]
+    second = program[1] if len(program) > 1 else None
+    _restore(engine, machine, replace(snapshot, memories=tuple(m for m in snapshot.memories if m.index != second)),
+             context)
+
+
+def _unwind_path_function(graph: "CallGraph", reaching: frozenset[int]) -> frozenset[int]:
+    """``wrong-list``'s omission: one function on the unwind path, deterministically chosen.
+
+    A non-leaf function that can reach the suspending import (it calls another that can), and a
+    program function (exported by the harness as ``__rfz.fn.I``), so that leaving it
+    uninstrumented breaks a resume: it runs on after its callee unwound, and runs again from its
+    start on the rewind (the harness's call wrappers, which hold no state across the call, would
+    survive it).  The lowest-indexed one an export's wrapper calls directly (it is on the stack
+    whenever that export is suspended), else the lowest-indexed one; none if there is none.
+    """
+    def program(index: int) -> bool:
+        return any(fn_index(e) is not None for e in graph.functions[index].exports)
+
+    candidates = sorted(i for i in reaching if program(i) and graph.callees(i) & reaching)
+    entries = {callee for f in graph.functions if any(is_call_export(e) or e == START_EXPORT for e in f.exports)
+               for callee in f.calls}
+    chosen = next((i for i in candidates if i in entries), candidates[0] if candidates else None)
+    return frozenset() if chosen is None else frozenset({chosen})
+
+
 #: fault name -> (restore procedure, facet the oracle must report)
 FAULTS: dict[str, tuple[Restore, str]] = {
     "skip-hidden-global": (_skip_hidden_global, "global"),
@@ -196,13 +262,19 @@ FAULTS: dict[str, tuple[Restore, str]] = {
     "truncate-resume-buffer": (_truncate_resume_buffer, "crossings"),
     "swap-globals": (_swap_globals, "global"),
     "stale-snapshot": (_stale_snapshot, "output"),
+    "lose-table-growth": (_lose_table_growth, "table"),
+    "forget-drops": (_forget_drops, "trap"),
+    "skip-second-memory": (_skip_second_memory, "memory"),
+    "truncate-memory64": (_truncate_memory64, "memory"),
     # a transform fault: the suspending import is not listed, so nothing is instrumented to unwind
     "uninstrumented-import": (_restore, "crossings"),
+    # a transform fault: Asyncify's only-list (see the list option) misses one function on the unwind path
+    "wrong-list": (_restore, "crossings"),
 }
 
 
 #: faults planted in the transform rather than in restore: they need Binaryen's Asyncify pass as the transform
-TRANSFORM_FAULTS = frozenset({"uninstrumented-import"})
+TRANSFORM_FAULTS = frozenset({"uninstrumented-import", "wrong-list"})
 
 
 def inapplicable(fault: str, base: Engine) -> str | None:
@@ -286,6 +358,9 @@ class FaultyEngine(Engine):
     def transform(self, wasm: bytes, suspend_import: tuple[str, str]) -> bytes:
         if self.fault == "uninstrumented-import":  # misconfigured: Asyncify is told of another import
             return self.base.transform(wasm, (suspend_import[0], "not_the_suspending_import"))
+        if self.fault == "wrong-list":  # an only-list missing one function the unwind passes through
+            assert isinstance(self.base, AsyncifyEngine)  # inapplicable() saw its transform is Asyncify's
+            return self.base.transform_listed(wasm, suspend_import, "only", leave_out=_unwind_path_function)
         return self.base.transform(wasm, suspend_import)
 
     def restore(self, machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:

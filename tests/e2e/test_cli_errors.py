@@ -4,6 +4,7 @@ left behind in the temporary directory, and the smallest valid modules are judge
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,5 +116,8 @@ def test_no_temporary_directories_are_left_behind(tmp_path: Path, loop: Path) ->
     campaign = run("fuzz", "--cases", "4", "--generator", "smith", "--jobs", "1", "--no-progress",
                    "--out", str(tmp_path / "out"), env=env)
     assert campaign.returncode == 0, campaign.stdout + campaign.stderr
-    assert "equal 4" in campaign.stdout
+    # every case judged equal, or one an older Binaryen release cannot read (the release is drawn per case)
+    judged = re.search(r"equal (\d) · divergent 0 · inconclusive 0 · unsupported (\d) ", campaign.stdout)
+    assert judged and int(judged[1]) >= 1 and int(judged[1]) + int(judged[2]) == 4, campaign.stdout
+    assert "harness errors 0" in campaign.stdout
     assert leftovers(tmp) == []

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: the README's worked example: Binaryen's own CLI as an Asyncify-compatible command
 WASM_OPT = (f"node {ROOT}/node_modules/binaryen/bin/wasm-opt {{in}} --enable-multimemory --enable-bulk-memory "
             "--enable-multivalue --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals "
-            "--enable-simd --enable-reference-types --asyncify --pass-arg=asyncify-imports@{import} "
+            "--enable-simd --enable-reference-types --enable-memory64 --asyncify --pass-arg=asyncify-imports@{import} "
             "--pass-arg=asyncify-in-secondary-memory -o {out}")
 
 

@@ -96,10 +96,15 @@ def test_the_defect_predicate_wants_a_valid_module_refused_the_same_way() -> Non
 
 
 def _controlled(monkeypatch: pytest.MonkeyPatch, wat: str) -> None:
-    """Every case's module is WAT (the real generator's record, a module we chose)."""
+    """Every case's module is WAT (the real generator's record, a module we chose), and campaigns draw
+    only the default Binaryen release (these are its defects; older releases may accept the module)."""
+    from resumefuzz import binaryen
+
     wasm = wasmtools.parse(wat)
     monkeypatch.setattr(case_module, "generate",
                         lambda plan: GeneratedCase(plan.generator, plan.seed, plan.profile, wasm))
+    default = binaryen.default_version()
+    monkeypatch.setattr(binaryen, "installed_versions", lambda: {default: binaryen.binaryen_package_dir()})
 
 
 def test_a_campaign_records_an_engine_defect_once_and_counts_it_apart(

@@ -262,11 +262,13 @@ def test_name_is_not_an_option() -> None:
 def test_engines_declare_the_options_a_campaign_fuzzes(plugin: Path) -> None:
     assert AsyncifyEngine.option_space == {
         "optimize_level": (0, 0, 1, 2, 3), "shrink_level": (0, 0, 1, 2), "optimize_before": (False, False, True),
-        "optimize_after": (False, False, True), "buffer_pages": (1, 1, 2, 16)}
+        "optimize_after": (False, False, True), "buffer_pages": (1, 1, 2, 16), "asserts": (False, False, True),
+        "list": ("none", "none", "only", "remove", "add", "propagate-add")}
     last = lambda salt, choices: choices[-1]  # noqa: E731
-    drawn = "optimize-after=true,optimize-before=true,optimize-level=3,shrink-level=2"  # buffer-pages 16: default
+    drawn = ("asserts=true,list=propagate-add,optimize-after=true,optimize-before=true,optimize-level=3,"
+             "shrink-level=2,version=132")  # buffer-pages 16: default; a drawn release is always written
     assert engines.draw_spec("asyncify", last) == f"asyncify:{drawn}"
-    assert engines.draw_spec("asyncify", lambda salt, choices: choices[0]) == "asyncify:buffer-pages=1"
+    assert engines.draw_spec("asyncify", lambda salt, choices: choices[0]) == "asyncify:buffer-pages=1,version=132"
     assert engines.draw_spec("faulty:lose-local", last) == f"faulty:lose-local,{drawn}"
     assert engines.draw_spec("my-engine", last) == f"my-engine:{drawn}"  # a plug-in inherits or declares its own
     # given options are never fuzzed; a command has no option space
@@ -363,6 +365,6 @@ def test_binaryen_failures_are_classified(monkeypatch: pytest.MonkeyPatch, kind:
         def run_passes(self, *args: object, **kwargs: object) -> bytes:
             raise binaryen.BinaryenError(f"what Binaryen said ({kind})", kind)
 
-    monkeypatch.setattr(binaryen, "worker", Failing)
+    monkeypatch.setattr(binaryen, "worker", lambda version=None: Failing())
     with pytest.raises(getattr(errors, error), match=rf"what Binaryen said \({kind}\)"):
         AsyncifyEngine().transform(b"\0asm\1\0\0\0", ("rfz", "suspend"))

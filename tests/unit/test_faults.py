@@ -145,6 +145,22 @@ TWO_GLOBALS = """
 # Live locals of every frame feed the result: losing saved resume data shows.
 LIVE_LOCALS = PROGRAMS["deep-calls"]
 
+# A 64-bit memory grown before the suspensions, its new pages read after them.
+MEMORY64_GROWN = """
+(module
+  (memory i64 1 4)
+  (func (export "run") (result i64) (local $i i64)
+    (drop (memory.grow (i64.const 2)))
+    (i64.store (i64.const 0x2fff8) (i64.const 0x0123456789abcdef))
+    (loop $l
+      (local.set $i (i64.add (local.get $i) (i64.const 1)))
+      (br_if $l (i64.lt_u (local.get $i) (i64.const 3))))
+    (i64.store (i64.const 0x120) (memory.size))
+    (i64.load (i64.const 0x2fff8))))
+"""
+
+_CASES = Path(__file__).resolve().parents[2] / "corpus" / "cases"
+
 PROGRAM_FOR_FAULT = {
     "skip-hidden-global": HIDDEN_GLOBAL,
     "quiet-nan": SIGNALLING_NAN,
@@ -160,6 +176,12 @@ PROGRAM_FOR_FAULT = {
     "swap-globals": TWO_GLOBALS,
     "stale-snapshot": OUTPUTS,
     "uninstrumented-import": OUTPUTS,
+    "wrong-list": (_CASES / "call-chain-only-list.wat").read_text(),
+    "truncate-memory64": MEMORY64_GROWN,
+    # issue 12's state kinds: the corpus modules written for them
+    "lose-table-growth": (_CASES / "table-mutation-across-suspension.wat").read_text(),
+    "forget-drops": (_CASES / "dropped-segment-read-after-suspension.wat").read_text(),
+    "skip-second-memory": (_CASES / "two-memories-grown-and-copied.wat").read_text(),
 }
 
 # ---------------------------------------------------------------------------
@@ -308,18 +330,21 @@ def test_each_facet_catches_a_planted_fault(capsys, program, facet):
 
 def test_specs_without_a_base_keep_their_meaning() -> None:
     """faulty:FAULT is Asyncify with the fault, recorded exactly as before bases existed."""
+    from resumefuzz import binaryen
     from resumefuzz.engines import get_engine
     from resumefuzz.engines.asyncify import AsyncifyEngine
 
     engine = get_engine("faulty:lose-local,optimize-level=2")
     assert type(engine.base) is AsyncifyEngine and engine.base.name == "asyncify"
     assert engine.spec() == "faulty:lose-local,optimize-level=2" and engine.given == {"optimize_level"}
-    assert engine.config_json() == ('{"buffer_pages":16,"engine":"faulty","optimize_after":false,'
-                                    '"optimize_before":false,"optimize_level":2,"shrink_level":0,"fault":"lose-local"}')
+    assert engine.config_json() == ('{"asserts":false,"buffer_pages":16,"engine":"faulty","list":"none","optimize_after":false,'
+                                    '"optimize_before":false,"optimize_level":2,"shrink_level":0,'
+                                    f'"version":"{binaryen.default_version()}","fault":"lose-local"}}')
     assert get_engine("faulty:lose-local@asyncify,optimize-level=2").spec() == engine.spec()
 
 
 def test_a_fault_is_planted_into_the_base_its_spec_names() -> None:
+    from resumefuzz import binaryen
     from resumefuzz.campaign import parse_engines
     from resumefuzz.engines import draw_spec, get_engine
     from resumefuzz.engines.command import CommandEngine
@@ -335,7 +360,7 @@ def test_a_fault_is_planted_into_the_base_its_spec_names() -> None:
     assert draw_spec(spec, lambda salt, choices: choices[-1]) == spec  # a command has no option space
     # a base given by bare name has its options drawn; the spec survives --engines lists
     drawn = draw_spec("faulty:drop-output@asyncify", lambda salt, choices: choices[0])
-    assert drawn == "faulty:drop-output,buffer-pages=1"
+    assert drawn == "faulty:drop-output,buffer-pages=1,version=" + binaryen.default_version()  # a drawn release is recorded
     assert parse_engines("asyncify,faulty:drop-output@asyncify,buffer-pages=2") == (
         "asyncify", "faulty:drop-output@asyncify,buffer-pages=2")
 

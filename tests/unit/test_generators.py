@@ -70,7 +70,7 @@ def test_builtin_generators_are_registered_by_name() -> None:
     assert generator_names()[:3] == ["smith", "structured", "mixed"]
     for name in ("smith", "structured", "mixed"):
         generator = get_generator(name)
-        assert generator.name == name and set(generator.profiles) == {"core", "simd"}
+        assert generator.name == name and {"core", "simd"} <= set(generator.profiles)
         assert "simd" in generator.profiles["simd"] and "simd" not in generator.profiles["core"]
     with pytest.raises(BadInput, match="unknown generator 'nope' .*smith, structured, mixed"):
         get_generator("nope")
@@ -92,7 +92,8 @@ def test_a_profile_the_generator_does_not_declare_is_bad_usage(tmp_path: Path,
     # before: `structured` took any profile (silently as core)
     assert main(["fuzz", "--generator", "structured", "--profile", "nope", "--cases", "1",
                  "--out", str(tmp_path / "out")]) == 2
-    assert "generator structured has no profile 'nope' (its profiles: core, simd)" in capsys.readouterr().err
+    profiles = ", ".join(sorted(get_generator("structured").profiles))
+    assert f"generator structured has no profile 'nope' (its profiles: {profiles})" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before anything is written
 
 

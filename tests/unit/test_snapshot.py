@@ -38,6 +38,7 @@ from resumefuzz.state import (
 from resumefuzz.values import VALUE_TYPES, WIDTH, Value
 
 NONE = 0xFFFFFFFF
+NONE64 = 2**64 - 1  # an unbounded memory maximum (u64)
 TAGS = [b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM"]
 CODES = {
     "i32": 0x7F, "i64": 0x7E, "f32": 0x7D, "f64": 0x7C, "v128": 0x7B, "funcref": 0x70, "externref": 0x6F,
@@ -82,8 +83,9 @@ def memory_images(draw: st.DrawFn, index: int) -> MemoryImage:
         pokes = st.tuples(st.integers(0, len(data) - 1), st.integers(1, 255))
         for offset, byte in draw(st.lists(pokes, max_size=6)):
             data[offset] = byte
-    maximum = draw(st.none() | st.integers(pages, 65536) | st.integers(0, NONE - 1))
-    return MemoryImage(index, pages, maximum, bytes(data))
+    index_type = draw(st.sampled_from(["i32", "i64"]))  # a 64-bit memory's maximum may pass u32
+    maximum = draw(st.none() | st.integers(pages, 65536) | st.integers(0, NONE - 1 if index_type == "i32" else NONE64 - 1))
+    return MemoryImage(index, pages, maximum, bytes(data), index_type)
 
 
 @st.composite
@@ -161,8 +163,10 @@ def glob(index: int, mutable: int = 1, val: bytes = value("i32", 7)) -> bytes:
     return u32(index) + u8(mutable) + val
 
 
-def memory(index: int, pages: int, stored: list[tuple[int, bytes]], maximum: int = NONE) -> bytes:
-    return u32(index) + u32(pages) + u32(maximum) + u32(len(stored)) + b"".join(u32(i) + p for i, p in stored)
+def memory(index: int, pages: int, stored: list[tuple[int, bytes]], maximum: int = NONE64, code: int = 0x7F) -> bytes:
+    """A MEMS entry: index, index type (0x7f i32, 0x7e i64), pages and maximum as u64, stored blocks."""
+    return (u32(index) + u8(code) + u64(pages) + u64(maximum) + u32(len(stored))
+            + b"".join(u32(i) + p for i, p in stored))
 
 
 def table(index: int, code: int = 0x70, max_flag: bytes = b"\0", entries: tuple[int, ...] = ()) -> bytes:
@@ -192,7 +196,7 @@ def assemble(
     sections: list[tuple[bytes, bytes]],
     *,
     magic: bytes = MAGIC,
-    version: int = 2,
+    version: int = FORMAT_VERSION,
     flags: int = 0,
     count: int | None = None,
 ) -> bytes:
@@ -410,9 +414,11 @@ REJECTIONS: dict[str, tuple[Callable[[], bytes], tuple[str, ...]]] = {
     "bad magic": (lambda: b"NOTSNAP\0" + BASE_BYTES[8:], ("not a resumefuzz snapshot",)),
     "empty": (lambda: b"", ("header", "truncated")),
     "text file": (lambda: b"hello world, this is not a snapshot", ("not a resumefuzz snapshot",)),
-    "version 1 (whole pages)": (lambda: assemble(SECTIONS, version=1), ("header", "version 1", "supports version 2")),
-    "version 3": (lambda: assemble(SECTIONS, version=3), ("header", "version 3", "supports version 2")),
-    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 2")),
+    "version 1 (whole pages)": (lambda: assemble(SECTIONS, version=1), ("header", "version 1", "supports version 3")),
+    "version 2 (32-bit memory sizes)": (lambda: assemble(SECTIONS, version=2),
+                                        ("header", "version 2", "supports version 3")),
+    "version 4": (lambda: assemble(SECTIONS, version=4), ("header", "version 4", "supports version 3")),
+    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 3")),
     "nonzero flags": (lambda: assemble(SECTIONS, flags=1), ("header", "flags must be 0")),
     "truncated header": (lambda: BASE_BYTES[:13], ("header", "truncated")),
     "huge section count": (lambda: assemble(SECTIONS, count=NONE), ("section #7 (extra) frame", "truncated")),
@@ -641,7 +647,7 @@ ENCODE_ERRORS: dict[str, tuple[Callable[[], Snapshot], tuple[str, ...]]] = {
         lambda: with_table(entries=(None,) * (MAX_TABLE_ENTRIES + 1)),
         ("TABL", f"exceed the limit of {MAX_TABLE_ENTRIES} slots"),
     ),
-    "memory maximum sentinel": (lambda: with_memory(maximum=NONE), ("MEMS", "reserved for 'none'")),
+    "memory maximum sentinel": (lambda: with_memory(maximum=NONE64), ("MEMS", "reserved for 'none'")),
     "memory data not bytes": (lambda: with_memory(data=[0] * (2 * PAGE_SIZE)), ("MEMS", "must be bytes")),
     "short hash": (lambda: dataclasses.replace(BASE, module_sha256=b"abc"), ("MODL", "32 bytes")),
     "globals unsorted": (
@@ -779,7 +785,7 @@ def test_inspect_prints_the_format_version(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_texts_name_the_current_format_version() -> None:
-    assert FORMAT_VERSION == 2
+    assert FORMAT_VERSION == 3
     for text in (snapshot_module.__doc__, SnapshotError.__doc__, encode.__doc__, decode.__doc__):
         assert text and "v1" not in text and "version 1" not in text
     heading = (Path(__file__).resolve().parents[2] / "docs" / "snapshot-format.md").read_text().splitlines()[0]
