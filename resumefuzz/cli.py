@@ -296,6 +296,7 @@ def _check_all_versions(args: argparse.Namespace, wasm: bytes) -> int:
 
 def _fuzz(args: argparse.Namespace) -> int:
     from .campaign import Campaign, Options, gate, parse_engines, summary
+    from .corpus import known_defects
 
     if args.time is None and args.cases is None:
         args.time = 60.0
@@ -306,7 +307,7 @@ def _fuzz(args: argparse.Namespace) -> int:
                       case_timeout=args.case_timeout, shrink_attempts=args.shrink_attempts,
                       progress=not args.no_progress, max_unjudged=args.max_unjudged,
                       min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time,
-                      stop_on_finding=args.stop_on_finding, known_defects=_known_defects(args.corpus), **extra)
+                      stop_on_finding=args.stop_on_finding, known_defects=known_defects(args.corpus), **extra)
     campaign = Campaign(options)  # checks generator, profile and engines before anything is written
     prepare_out_dir(args.out)
     stats = campaign.run()
@@ -315,16 +316,6 @@ def _fuzz(args: argparse.Namespace) -> int:
     if reason is not None and code != 1:
         print(f"resumefuzz: {reason}", file=sys.stderr)
     return code
-
-
-def _known_defects(corpus_root: Path | None) -> tuple[str, ...]:
-    """Engine-defect signatures the corpus at CORPUS_ROOT expects (none if there is no corpus)."""
-    from . import corpus
-
-    if corpus_root is None or not corpus_root.is_dir():
-        return ()
-    cases, _ = corpus.discover([corpus_root])  # malformed entries are `corpus check`'s business
-    return corpus.expected_defects(cases)
 
 
 def _corpus(args: argparse.Namespace) -> int:
@@ -382,6 +373,7 @@ def _smoke(args: argparse.Namespace) -> int:
     import time as time_
 
     from .campaign import Campaign, Options, gate, summary
+    from .corpus import known_defects
 
     started = time_.monotonic()
     prepare_out_dir(args.out)
@@ -392,7 +384,7 @@ def _smoke(args: argparse.Namespace) -> int:
     print(f"== fuzzing for {remaining:.0f}s")
     options = Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed, out=args.out,
                       progress=False, shrink_attempts=10, max_unjudged=args.max_unjudged,
-                      min_suspensions=args.min_suspensions, known_defects=_known_defects(args.corpus))
+                      min_suspensions=args.min_suspensions, known_defects=known_defects(args.corpus))
     stats = Campaign(options).run()
     print(summary(stats, args.out, options))
     fuzz_code, reason = gate(stats, options)

@@ -409,3 +409,12 @@ def expected_defects(cases: list[Case]) -> tuple[str, ...]:
         except ResumefuzzError:
             pass
     return tuple(dict.fromkeys(signatures))
+
+
+def known_defects(root: Path | None) -> tuple[str, ...]:
+    """The engine-defect signatures the corpus at ROOT expects (none without a corpus), as campaigns
+    load them (``fuzz --corpus``, ``smoke``, ``selftest``): each costs one classification."""
+    if root is None or not root.is_dir():
+        return ()
+    cases, _ = discover([root])  # malformed entries are `corpus check`'s business
+    return expected_defects(cases)

@@ -8,7 +8,9 @@ generator under the default campaign profile ``all`` (each case draws its
 profile: tables, segment drops, 64-bit and multiple memories are all
 reached), with every fault of ``FAULTS``.  A fault that cannot be planted into
 SPEC's engine (see ``engines.faults.inapplicable``) is skipped, and its row
-says why.
+says why.  Like ``resumefuzz fuzz``, every campaign knows the engine defects the
+regression corpus expects (``corpus/`` if present, :func:`known_defects`), so
+meeting one costs a single classification instead of a minimization.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .engines import get_engine
 from .engines.faults import FAULTS, inapplicable, planted
 
 CORRECT = "(correct engine)"
+DEFAULT_CORPUS = Path("corpus")
 
 
 @dataclass
@@ -63,9 +66,27 @@ def plan(faults: list[str], engine: str) -> list[Planned]:
     return [*planned, Planned(CORRECT, engine, None)]
 
 
+def known_defects(corpus_root: Path | None = DEFAULT_CORPUS) -> tuple[str, ...]:
+    """The engine-defect signatures the corpus at CORPUS_ROOT expects (see :func:`corpus.known_defects`)."""
+    from .corpus import known_defects as expected
+
+    return expected(corpus_root)
+
+
+def campaign_options(item: Planned, *, budget: float, jobs: int, seed: int, out: Path, progress: bool = False,
+                     known: tuple[str, ...] = ()) -> Options:
+    """The campaign ITEM runs: ``mixed`` for BUDGET seconds, stopping at the first finding of a
+    fault; KNOWN engine defects (:func:`known_defects`) are classified once, never minimized."""
+    return Options(generator="mixed", engines=(item.spec,), time_limit=budget, jobs=jobs, seed=seed,
+                   out=out / item.fault.strip("()").replace(" ", "-"), progress=progress,
+                   stop_on_finding=item.fault != CORRECT, shrink_attempts=10, known_defects=known)
+
+
 def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Path,
-        progress: bool = False, log: object = print) -> list[Row]:
-    """Run PLANNED (see :func:`plan`) in order: a row per campaign, or per skipped fault."""
+        progress: bool = False, log: object = print, corpus: Path | None = DEFAULT_CORPUS) -> list[Row]:
+    """Run PLANNED (see :func:`plan`) in order: a row per campaign, or per skipped fault.  The
+    engine defects CORPUS expects are known to every campaign (``None``: no corpus)."""
+    known = known_defects(corpus)
     rows = []
     for item in planned:
         expected = FAULTS[item.fault][1] if item.fault in FAULTS else "-"
@@ -73,9 +94,8 @@ def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Pat
             rows.append(Row(item.fault, False, 0.0, 0, None, None, [], expected, item.spec, item.skipped))
             log(f"skip {item.fault}: {item.skipped}")  # type: ignore[operator]
             continue
-        stats = Campaign(Options(generator="mixed", engines=(item.spec,), time_limit=budget, jobs=jobs, seed=seed,
-                                 out=out / item.fault.strip("()").replace(" ", "-"), progress=progress,
-                                 stop_on_finding=item.fault != CORRECT, shrink_attempts=10)).run()
+        stats = Campaign(campaign_options(item, budget=budget, jobs=jobs, seed=seed, out=out, progress=progress,
+                                          known=known)).run()
         first = stats.first_finding or {}
         row = Row(item.fault, bool(stats.diverged), round(first.get("seconds", stats.elapsed), 1),
                   first.get("cases", stats.cases), first.get("module_bytes"), first.get("suspensions"),

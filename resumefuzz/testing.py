@@ -15,7 +15,8 @@ Run it against your engine from any test suite::
   accepted and recorded in a spec that rebuilds it;
 * on each of :data:`PROGRAMS` (operand-stack values and locals of every value
   type, globals incl. a signalling NaN and a hidden one, host input/output and
-  a start function, memory growth, tables, deep calls): the transform output
+  a start function, memory growth (32- and 64-bit), two memories, a dropped
+  passive segment, tables, deep calls): the transform output
   is valid and the module behaves the same (A vs B), the engine declares
   private only state it added, and suspending at every crossing (and at
   single crossings spread over the run) is transparent (B vs C) and really
@@ -131,6 +132,35 @@ PROGRAMS: dict[str, str] = {
       (br_if $l (i64.lt_u (local.get $i) (i64.const 3))))
     (call $out (memory.size))
     (i64.load (i64.const 0x2fff8))))""",
+    "two-memories": """(module
+  (import "host" "out_i32" (func $out (param i32)))
+  (memory $a 1 2)
+  (memory $b 1 3)
+  (data (memory $b) (i32.const 8) "second")
+  ;; both program memories written, the second grown too, before the loop's crossings
+  (func (export "run") (result i32) (local $i i32)
+    (drop (memory.grow $b (i32.const 1)))
+    (i32.store $b (i32.const 65544) (i32.const 0x5ec0d))
+    (i32.store $a (i32.const 4) (i32.const 0xf1257))
+    (loop $l
+      (i32.store8 $b (local.get $i) (i32.add (local.get $i) (i32.const 1)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
+    (call $out (memory.size $b))
+    (i32.add (i32.load $b (i32.const 65544)) (i32.load $a (i32.const 4)))))""",
+    "dropped-segment": """(module
+  (import "host" "out_i32" (func $out (param i32)))
+  (memory 1)
+  (data $d "dropped")
+  ;; a passive segment copied then dropped before the loop's crossings: reading it afterwards traps
+  (func (export "run") (local $i i32)
+    (memory.init $d (i32.const 0) (i32.const 0) (i32.const 7))
+    (data.drop $d)
+    (loop $l
+      (call $out (i32.load8_u (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))
+    (memory.init $d (i32.const 8) (i32.const 0) (i32.const 1))))""",
     "tables": """(module
   (import "host" "out_i32" (func $out (param i32)))
   (type $op (func (param i32) (result i32)))

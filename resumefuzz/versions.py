@@ -6,7 +6,9 @@ Asyncify engine's ``version`` option.  :func:`rejudge` runs one module under
 one engine spec once per installed release, changing only the release (same
 seed, schedule, yield points, Cranelift level), and returns each release's
 :class:`Outcome`; :func:`affected` names the releases showing the finding
-(first..last).  Campaign findings are re-judged so (``campaign/findings.py``,
+(first..last): for a divergence every release that diverges (on any facet), for an engine defect
+every release that refuses the module with the finding's message class (another refusal is
+``other-refusal: <class>``).  Campaign findings are re-judged so (``campaign/findings.py``,
 recorded as ``versions`` / ``affected`` in case.json and report.txt), and so
 is one module by ``resumefuzz check M --all-versions``.
 
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,11 +33,14 @@ from .errors import BadInput, EngineDefect, EngineError, Inconclusive, Resumefuz
 DIVERGENT, EQUAL, INCONCLUSIVE = "divergent", "equal", "inconclusive"
 ENGINE_DEFECT, UNSUPPORTED, ENGINE_ERROR, ERROR = "engine-defect", "unsupported", "engine-error", "error"
 ACCEPTS = "accepts"  # prepared (validated and transformed) without complaint; not judged (prepare_only)
+#: an engine defect's re-judging: a release that refuses the module with another message class is not
+#: affected by the finding; its status is ``other-refusal: <that class>``
+OTHER_REFUSAL = "other-refusal"
 TIMEOUT, NOT_RUN = "timeout", "not-run"
 #: exit status of `resumefuzz check --all-versions` per outcome (1 wins: any release diverging)
-EXIT = {DIVERGENT: 1, ENGINE_DEFECT: 5, ERROR: 2, ENGINE_ERROR: 3, TIMEOUT: 4, NOT_RUN: 4,
+EXIT = {DIVERGENT: 1, ENGINE_DEFECT: 5, OTHER_REFUSAL: 5, ERROR: 2, ENGINE_ERROR: 3, TIMEOUT: 4, NOT_RUN: 4,
         INCONCLUSIVE: 4, UNSUPPORTED: 3, EQUAL: 0, ACCEPTS: 0}
-_SEVERITY = (DIVERGENT, ENGINE_DEFECT, ERROR, ENGINE_ERROR, TIMEOUT, NOT_RUN, INCONCLUSIVE, UNSUPPORTED)
+_SEVERITY = (DIVERGENT, ENGINE_DEFECT, OTHER_REFUSAL, ERROR, ENGINE_ERROR, TIMEOUT, NOT_RUN, INCONCLUSIVE, UNSUPPORTED)
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,14 @@ class Outcome:
     detail: str = ""  # the verdict's headline, or the error's message
     seconds: float = 0.0
     spec: str = ""  # the engine spec this release was judged with
+    message_class: str = ""  # an engine defect's (errors.message_class of the engine's full message)
 
     def to_json(self) -> dict[str, object]:
-        return {"status": self.status, "detail": self.detail, "seconds": round(self.seconds, 2), "spec": self.spec}
+        data: dict[str, object] = {"status": self.status, "detail": self.detail, "seconds": round(self.seconds, 2),
+                                   "spec": self.spec}
+        if self.message_class:
+            data["message_class"] = self.message_class
+        return data
 
 
 def release_specs(spec: str) -> dict[str, str] | None:
@@ -65,7 +75,7 @@ def release_specs(spec: str) -> dict[str, str] | None:
 
 def rejudge(spec: str, wasm: bytes, *, seed: int = 0, schedule: str = "quick", yield_points: str = "all",
             wasmtime_opt: str = "speed", timeout: float | None = None, until: float | None = None,
-            prepare_only: bool = False, known: dict[str, Outcome] | None = None,
+            prepare_only: bool = False, known: dict[str, Outcome] | None = None, message_class: str | None = None,
             progress: Callable[[str, Outcome], None] | None = None, out: Path | None = None,
             source: str = "module.wasm") -> dict[str, Outcome]:
     """WASM judged under SPEC on every installed Binaryen release: release -> Outcome (oldest first).
@@ -73,7 +83,9 @@ def rejudge(spec: str, wasm: bytes, *, seed: int = 0, schedule: str = "quick", y
     PREPARE_ONLY: validate, instrument and transform only (an engine defect's question: which
     releases refuse the module), never run.  TIMEOUT bounds each release (seconds); no release is
     started after UNTIL (epoch seconds).  KNOWN: outcomes already established (the release a
-    finding was found on), reused as they are.  OUT: each release's report, verdict and snapshots go
+    finding was found on), reused as they are.  MESSAGE_CLASS (an engine defect's): a release refusing
+    the module with another message class is ``other-refusal: <its class>``, not ``engine-defect`` (a
+    parser limitation is ``unsupported`` in any case).  OUT: each release's report, verdict and snapshots go
     to OUT/binaryen-NNN/ (as ``check --out``; SOURCE names the module there).  A SPEC whose engine
     has no ``version`` option is BadInput.
     """
@@ -94,6 +106,9 @@ def rejudge(spec: str, wasm: bytes, *, seed: int = 0, schedule: str = "quick", y
             outcome = _bounded(version, release, limit, lambda release=release, folder=folder: _judge(
                 release, wasm, seed=seed, schedule=schedule, yield_points=yield_points, wasmtime_opt=wasmtime_opt,
                 prepare_only=prepare_only, out=folder, source=source))
+        if (message_class is not None and outcome.status == ENGINE_DEFECT and outcome.message_class
+                and outcome.message_class != message_class):
+            outcome = replace(outcome, status=f"{OTHER_REFUSAL}: {outcome.message_class}")
         outcomes[version] = outcome
         if progress is not None:
             progress(version, outcome)
@@ -131,12 +146,12 @@ def _judge(spec: str, wasm: bytes, *, seed: int, schedule: str, yield_points: st
 
     started = time.monotonic()
 
-    def outcome(status: str, detail: str) -> Outcome:
+    def outcome(status: str, detail: str, cls: str = "") -> Outcome:
         line = detail.splitlines()[0] if detail else ""
         if out is not None and status not in (EQUAL, DIVERGENT, INCONCLUSIVE):  # no report was written
             out.mkdir(parents=True, exist_ok=True)
             (out / "report.txt").write_text(f"resumefuzz check: {status}: {line}\n")
-        return Outcome(status, line, time.monotonic() - started, spec)
+        return Outcome(status, line, time.monotonic() - started, spec, cls)
 
     try:
         engine = get_engine(spec)
@@ -149,7 +164,7 @@ def _judge(spec: str, wasm: bytes, *, seed: int, schedule: str, yield_points: st
                         wasmtime_opt=wasmtime_opt, source=source, out=out)
         return outcome(verdict.status, verdict.headline)
     except EngineDefect as exc:
-        return outcome(ENGINE_DEFECT, exc.detail)
+        return outcome(ENGINE_DEFECT, exc.detail, exc.message_class)
     except EngineError as exc:
         return outcome(ENGINE_ERROR, str(exc))
     except Inconclusive as exc:
@@ -175,6 +190,6 @@ def span(versions: list[str]) -> str:
 def exit_code(outcomes: dict[str, Outcome]) -> int:
     """1 if any release diverges; else the most severe outcome's check exit status (0: all equal)."""
     for status in _SEVERITY:
-        if any(o.status == status for o in outcomes.values()):
+        if any(o.status.split(":")[0] == status for o in outcomes.values()):
             return EXIT[status]
     return 0

@@ -129,7 +129,7 @@ def record_engine_defect(plan: CasePlan, options: Options, case: GeneratedCase, 
     # timeout, re-judging on the other releases (a transform each) within most of the rest.
     releases, releases_report = _rejudged(plan, wasm, CAMPAIGN_SCHEDULE,
                                           Outcome(ENGINE_DEFECT_STATUS, found.detail + " (as found)", 0.0, plan.engine),
-                                          ENGINE_DEFECT_STATUS, prepare_only=True,
+                                          ENGINE_DEFECT_STATUS, prepare_only=True, message_class=defect.message_class,
                                           timeout=options.case_timeout, until=deadline + 0.4 * options.case_timeout)
     fields = {"kind": ENGINE_REJECTS_VALID, "engine_name": defect.engine, "message_class": defect.message_class,
               "message": found.detail, "before": asdict(before), "after": asdict(after),
@@ -160,13 +160,16 @@ REJUDGE_GRACE = 12.0
 
 
 def _rejudged(plan: CasePlan, wasm: bytes, schedule: str, found: Outcome | None, status: str, *,
-              prepare_only: bool, timeout: float, until: float) -> tuple[dict[str, Any], str]:
+              prepare_only: bool, timeout: float, until: float,
+              message_class: str | None = None) -> tuple[dict[str, Any], str]:
     """WASM re-judged as PLAN judged it (schedule SCHEDULE) on every installed Binaryen release.
 
     (case.json fields, report.txt lines): ``versions`` (release -> outcome), ``affected``
     (``first..last`` of the releases whose outcome is STATUS) and ``affected_versions``; nothing
     for an engine without Binaryen releases or with only one installed.  FOUND: the outcome on
-    PLAN's own release (already judged).  Each release gets at most TIMEOUT seconds, none starts after UNTIL.
+    PLAN's own release (already judged).  MESSAGE_CLASS (an engine defect's): only releases refusing
+    with that class are affected (:func:`versions.rejudge`).  Each release gets at most TIMEOUT
+    seconds, none starts after UNTIL.
     """
     from ..engines import get_engine
     from ..report import versions_table
@@ -181,7 +184,7 @@ def _rejudged(plan: CasePlan, wasm: bytes, schedule: str, found: Outcome | None,
     own = str(engine.config.get("version", ""))
     outcomes = versions.rejudge(plan.engine, wasm, seed=plan.seed, schedule=schedule,
                                 yield_points=plan.yield_points, wasmtime_opt=plan.wasmtime_opt, timeout=timeout,
-                                until=until, prepare_only=prepare_only,
+                                until=until, prepare_only=prepare_only, message_class=message_class,
                                 known={own: replace(found, spec=specs.get(own, plan.engine))} if found else None)
     hit = versions.affected(outcomes, status)
     fields = {"versions": {v: o.status for v, o in outcomes.items()}, "affected": versions.span(hit),

@@ -61,8 +61,10 @@ _PARSE_FAILURE = re.compile(r"pars(?:e|ing)", re.IGNORECASE)
 #: ... and for a feature the transform was not given (FEATURES): out of scope, not a defect
 _FEATURE_MISSING = re.compile(r"--enable-|feature", re.IGNORECASE)
 #: ... and for what its parser documents it cannot read yet (release 120: "control flow inputs are
-#: not supported yet", i.e. block/loop/if parameters): a limitation of that release, not a defect
-_NOT_YET = re.compile(r"not (?:yet )?supported|not supported yet", re.IGNORECASE)
+#: not supported yet", i.e. block/loop/if parameters) or an instruction it does not decode at all
+#: (releases 121-123: "unknown misc operation: 13", i.e. ``elem.drop``): a limitation of that release,
+#: not a defect
+_NOT_YET = re.compile(r"not (?:yet )?supported|not supported yet|unknown \w+ operation", re.IGNORECASE)
 
 
 def rejects_valid(exc: binaryen.BinaryenError) -> bool:

@@ -25,9 +25,17 @@ def test_asyncify_is_transparent_on_structured_programs() -> None:
     settings(max_examples=15)(transparent)()
 
 
+#: a core program whose outputs are written around suspensions (draw(4) was one until the Reach profiles
+#: changed the core draws: its one export now writes no output, so no restore fault can drop one).  Re-pin
+#: when the generator's draws change: any seed whose program passes the first check below and fails the second.
+PINNED_SEED = 0
+
+
 def test_the_property_fails_on_a_planted_fault() -> None:
+    program = draw(PINNED_SEED)
+    judge_program(program, "every", engine="asyncify")  # transparent: the failure below is the fault's
     with pytest.raises(AssertionError, match="DIVERGENT: output"):
-        judge_program(draw(4), "every", engine="faulty:drop-output")
+        judge_program(program, "every", engine="faulty:drop-output")
 
 
 def _atheris(target: str, tmp_path: Path, *flags: str, engine: str = "asyncify",

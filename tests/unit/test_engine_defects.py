@@ -204,3 +204,21 @@ def test_corpus_add_turns_a_defect_finding_into_an_expected_engine_defect(
     assert case.expect.message == "input module does not validate in Binaryen: local.set's value type must be correct"
     assert corpus.replay_case(case).outcome == "pass"
     assert corpus.expected_defects([case]) == (result.finding.signature,)
+
+
+@pytest.mark.parametrize("message, kind, defect", [
+    ("input module does not validate in Binaryen: local.set's value type must be correct", "rejected", True),
+    ("error in parsing wasm binary (parse exception: invalid element segment index (at 0:90))", "fatal", True),
+    # an older release's parser: a construct it documents it cannot read yet, an opcode it does not decode
+    ("error in parsing wasm binary (parse exception: control flow inputs are not supported yet (at 0:87))",
+     "fatal", False),
+    ("error in parsing wasm binary (parse exception: unknown misc operation: 13 (at 0:761))", "fatal", False),
+    ("all used features should be allowed: --enable-memory64", "rejected", False),
+    ("Fatal: tail calls not yet supported in asyncify", "fatal", False),
+])
+def test_what_counts_as_rejecting_a_valid_module(message: str, kind: str, defect: bool) -> None:
+    """A release's documented limits stay unsupported (exit 3); its front end refusing valid input is a defect."""
+    from resumefuzz import binaryen
+    from resumefuzz.engines.asyncify import rejects_valid
+
+    assert rejects_valid(binaryen.BinaryenError(message, kind)) is defect

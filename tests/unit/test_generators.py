@@ -176,23 +176,29 @@ def test_a_plugin_generator_works_with_fuzz_and_its_findings_replay(plugin: Path
     assert bad.returncode == 2 and "generator counter has no profile 'simd'" in bad.stderr
 
 
-def test_a_structured_shrink_cut_by_its_deadline_returns_the_best_so_far() -> None:
+def test_a_structured_shrink_cut_by_its_deadline_returns_the_best_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
     """Once the deadline passes mid-shrink no new candidate is judged, and the final replay of the
-    smallest confirmed example still holds: no FlakyFailure (which used to lose the finding)."""
+    smallest confirmed example still holds: no FlakyFailure (which used to lose the finding).
+
+    The generator's clock jumps past the deadline while the second candidate is judged (a fake
+    clock, so a loaded machine cannot spend the budget before the first candidate)."""
+    import sys
     import time as time_
+    import types
 
     from resumefuzz.fuzz.registry import get_generator
 
     generator = get_generator("structured")
     case = generator.generate(5, "core")
     calls: list[bytes] = []
+    deadline = time_.time() + 3600
+    clock = types.SimpleNamespace(time=lambda: deadline + 1 if len(calls) >= 2 else time_.time())
+    monkeypatch.setattr(sys.modules[type(generator).__module__], "time", clock)
 
     def interesting(wasm: bytes) -> bool:
-        calls.append(wasm)
-        if len(calls) == 2:
-            time_.sleep(0.3)  # the budget runs out while the second candidate is judged
+        calls.append(wasm)  # the budget runs out while the second candidate is judged
         return True
 
-    shrunk = generator.shrink(case, interesting, deadline=time_.time() + 0.2, attempts=40)
+    shrunk = generator.shrink(case, interesting, deadline=deadline, attempts=40)
     assert shrunk is not None and shrunk.wasm in calls
     assert len(calls) == 2  # nothing judged after the deadline

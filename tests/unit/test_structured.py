@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from resumefuzz import wasmtools
 from resumefuzz.fuzz.schedules import MAX_CROSSING, crossing_sets, schedule_specs
 from resumefuzz.fuzz.structured import (DRAW_INDEX, MAX_DEPTH, Call, CallIndirect, CallStmt, Node, Op, ParamLoop,
-                                        Program, Trap, draw, programs, shrink)
+                                        Program, Trap, _seeded_only, draw, programs, shrink)
 from resumefuzz.schedule import expand, validate
 
 SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -161,7 +161,8 @@ def test_liveness_of_every_feature() -> None:
                             ("loop value on the stack across a call", _loop_value_across_call(program))):
             ast_counts[name] = ast_counts.get(name, 0) + found
 
-    collect()
+    with _seeded_only():  # as campaigns draw: independent of which modules (tests) are imported
+        collect()
     assert len(seen) >= 35
     counts = {name: sum(bool(re.search(pattern, wat, re.M)) for wat in seen) for name, pattern in FEATURES.items()}
     counts["mutual recursion"] = sum(map(_mutually_recursive, seen))
@@ -314,10 +315,11 @@ def test_crossing_sets_rejects_negative_totals() -> None:
 #: sha256 prefixes of ``draw(seed, simd)``: a campaign case (and a finding's case.json) names its
 #: structured program by seed alone, so the same seed must keep drawing the same program.
 PINNED_DRAWS = {(0, False): "b6779b89523932a3", (1, False): "182b79c7b8fc286e", (2, False): "93dc079465ee5b01",
-                (3, True): "5fd53e330dd4dcd7", (4, False, "tables"): "e0435a953271b1d9",
+                (3, True): "5fd53e330dd4dcd7", (4, False, "tables"): "17ccabb29b1b5670",
                 (5, False, "memory64"): "6661ffa85a830393", (6, False, "multi-memory"): "28a25c47d7194019"}
 # re-pinned on purpose (issue 12 "Reach"): globals held across crossings, passive segments, bulk memory
-# and the tables / memory64 / multi-memory profiles changed every draw
+# and the tables / memory64 / multi-memory profiles changed every draw; tables re-pinned again on purpose:
+# most tables programs now grow a table first thing in their first export (lose-table-growth's reach)
 
 
 def test_structured_cases_are_pinned_to_hypothesis_draw_order() -> None:

@@ -143,6 +143,20 @@ def test_tables_profile_mutates_tables_between_yields() -> None:
         assert counts[name] >= SEEDS // 10, (name, counts)
 
 
+def _grown_before_a_crossing(wat: str) -> bool:
+    """A table grown by at least one slot, a crossing, then its size output (a restore at the
+    instantiation size, faulty:lose-table-growth, changes that output)."""
+    return _write_cross_use(wat, r"\(call \$m_grow_(tab\d?) \(i32\.const [1-3]\)",
+                            r"\(call \$out_i32 \(table\.size \$\1\)\)")
+
+
+def test_most_tables_programs_grow_a_table_before_a_crossing() -> None:
+    """Reach of lose-table-growth: campaigns draw a tables program about one case in ten, so most of
+    them must grow a table, cross, then use it (it was about 7 in 30)."""
+    counts = _rates("tables", {"grow (n >= 1), crossing, table.size": _grown_before_a_crossing})
+    assert counts["grow (n >= 1), crossing, table.size"] >= 2 * SEEDS // 3, counts
+
+
 def test_tables_profile_sometimes_declares_before_the_passive_segments() -> None:
     """Binaryen mis-indexes the element segments after a declarative one (issue 13): a campaign must
     meet that, so a declarative segment sometimes comes first; over seeds, not in the small sample."""
