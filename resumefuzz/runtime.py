@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import weakref
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Callable
@@ -143,6 +144,20 @@ def _compile_child() -> None:
     sys.stdout.buffer.write(module.serialize())
 
 
+def _alive(me: "weakref.ref[Runtime]") -> "Runtime":
+    runtime = me()
+    assert runtime is not None, "host function called after its Runtime was collected"
+    return runtime
+
+
+def _output(me: "weakref.ref[Runtime]", kind: str) -> Callable[[int], None]:
+    return lambda bits: _alive(me)._host().output(kind, bits)
+
+
+def _input(me: "weakref.ref[Runtime]", kind: str) -> Callable[[], int]:
+    return lambda: _alive(me)._host().next_input(kind)
+
+
 class Runtime:
     """One compiled module, instantiated many times (host functions defined once).
 
@@ -162,12 +177,17 @@ class Runtime:
         self.host: HostState | None = None
         self.machine: Machine | None = None
         self.on_suspend: Callable[[], None] | None = None
+        # The host functions reach this Runtime through a weak reference: wasmtime keeps them in native
+        # memory (the linker, then self.pre), where Python's collector cannot see a cycle back to
+        # self, so a strong one would keep every Runtime, its compiled modules and their memory
+        # images alive for the life of the process (a long campaign ran out of mappings).
+        me = weakref.ref(self)
         linker = wasmtime.Linker(self.wasmtime_engine)
         for fn in HOST_INTERFACE:  # as the prepared module imports them (float outputs as bits)
-            handler = self._output(fn.type) if fn.direction == "out" else self._input(fn.type)
+            handler = _output(me, fn.type) if fn.direction == "out" else _input(me, fn.type)
             linker.define_func(fn.prepared.module, fn.prepared.name, _func_type(fn.prepared.signature), handler)
-        linker.define_func(SUSPEND.module, SUSPEND.name, _func_type(SUSPEND.signature), self._suspend,
-                           access_caller=True)
+        linker.define_func(SUSPEND.module, SUSPEND.name, _func_type(SUSPEND.signature),
+                           lambda caller: _alive(me)._suspend(caller), access_caller=True)
         linker.define_func(CAPPED.module, CAPPED.name, _func_type(CAPPED.signature), _capped)
         self.pre = linker.instantiate_pre(self.module)
         self._kinds: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
@@ -186,12 +206,6 @@ class Runtime:
         if name not in self._kinds:
             self._kinds[name] = wasmtime_api.integer_kinds(func.type(ctx))
         return self._kinds[name]
-
-    def _output(self, kind: str) -> Callable[[int], None]:
-        return lambda bits: self._host().output(kind, bits)
-
-    def _input(self, kind: str) -> Callable[[], int]:
-        return lambda: self._host().next_input(kind)
 
     def _suspend(self, caller: wasmtime.Caller) -> None:
         assert self.machine is not None and self.on_suspend is not None, "suspend import reached with no handler"
