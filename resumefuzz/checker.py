@@ -130,7 +130,12 @@ class Judge:
         canonicalized by Binaryen's constant folding) by re-running both with
         wasmtime's NaN canonicalization: what vanishes there is not a bug.
         """
-        exclude = self.prep.private | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY}
+        # State the engine added (its own globals, memories, tables) has no counterpart in A, the
+        # original: A vs B compares the program's state; B vs C compares the engine's too (strictly,
+        # unless the engine declares it private).
+        layout = self.prep.layout
+        added = {s.key for s in (*layout.globals, *layout.memories, *layout.tables) if s.origin == "engine"}
+        exclude = self.prep.private | added | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY}
         divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names)
         engine = self.prep.engine
         if not divergences or not engine.optimizes():

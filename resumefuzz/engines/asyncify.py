@@ -262,6 +262,10 @@ class AsyncifyEngine(Engine):
     def private_keys(self, layout: "Layout") -> set[str]:
         added_globals = [s.key for s in layout.globals if s.origin == "engine"]
         added_memories = [s.key for s in layout.memories if s.origin == "engine"]
+        if len(added_globals) == 3 and len(added_memories) == 1 and not self.config["optimize_after"]:
+            # Binaryen's optimizer run before the pass added a global of its own (seen with
+            # optimize-before): Asyncify appends its two after it, and nothing reorders them later
+            return {*added_globals[1:], *added_memories}
         if len(added_globals) != 2 or len(added_memories) != 1:
             return set()  # not the shape Asyncify is known to add: declare nothing private
         return {*added_globals, *added_memories}
