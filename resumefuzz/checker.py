@@ -146,6 +146,7 @@ class Judge:
             plain, suspendable = self.prep.runtimes(canonicalize_nans=True)
             a, b = run(plain, self.seed, "A"), run(suspendable, self.seed, "B")
             canonical = self._leeway()
+            canonical.folded_nans = True
             if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names,
                                                                    leeway=canonical):
                 self.notes.append(nan_note(sorted({d.facet for d in divergences})))

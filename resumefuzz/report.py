@@ -13,7 +13,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from resumefuzz.oracles import Leeway
-from resumefuzz.oracles.transparency import SAME_BODY, TRAP_KIND
+from resumefuzz.oracles.transparency import FOLDED_NAN, SAME_BODY, TRAP_KIND
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checker import Verdict
@@ -31,6 +31,8 @@ _EXCUSED = {
                "and whether and where each run trapped matched)",
     SAME_BODY: "the identity of functions with identical bodies or that the transform merged into one "
                "(an optimizing transform may merge them; a program cannot observe funcref identity)",
+    FOLDED_NAN: "a NaN the original computes (canonical under NaN canonicalization) that the transform "
+                "folded into a constant with another arithmetic-NaN payload (allowed by the spec)",
 }
 
 
