@@ -98,6 +98,11 @@ class Leeway:
             for x, y in zip(xs, ys))
 
 
+def _kind(values: Sequence[Value]) -> str:
+    """The allowance that excused a difference among VALUES: function identity, else a folded NaN."""
+    return SAME_BODY if any(v.type == "funcref" for v in values) else FOLDED_NAN
+
+
 def compare(ref: Observation, cand: Observation, *, exclude: set[str] = frozenset(),
             names: Mapping[str, str] | None = None, leeway: Leeway | None = None) -> list[Divergence]:
     """All divergences of CAND from REF (empty list: transparent).
@@ -129,7 +134,7 @@ def _calls(ref: Observation, cand: Observation, leeway: Leeway | None) -> list[D
             found.append(Divergence("trap", where, f"  {ref.label}: {_outcome(a.trap)}\n  {cand.label}: {_outcome(b.trap)}"))
         elif a.results != b.results:
             if leeway is not None and leeway.same_values(a.results, b.results):
-                leeway.excused.append((SAME_BODY, f"{where} results: {ref.label} {_values(a.results)}, "
+                leeway.excused.append((_kind(a.results), f"{where} results: {ref.label} {_values(a.results)}, "
                                                   f"{cand.label} {_values(b.results)}"))
                 continue
             lines = []
@@ -218,7 +223,7 @@ def _globals(ref: Observation, cand: Observation, exclude: set[str], names: Mapp
         if a != b:
             label = names.get(key, key)
             if leeway is not None and leeway.same_values(a, b):
-                leeway.excused.append((SAME_BODY, f"global {label}: {ref.label} {a.hex()}, {cand.label} {b.hex()}"))
+                leeway.excused.append((_kind((a,)), f"global {label}: {ref.label} {a.hex()}, {cand.label} {b.hex()}"))
                 continue
             found.append(Divergence("global", f"global {label} ({a.type})",
                                     f"  {ref.label}: {a}\n  {cand.label}: {b}"))
