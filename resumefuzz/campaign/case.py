@@ -120,7 +120,7 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
         # wall-clock limit), so minimization keeps within half of --case-timeout: a worker busy
         # past the limit would be reported as a hang of the engine.
         deadline = min(deadline if deadline is not None else time.time() + options.minimize_timeout,
-                       started + options.case_timeout / 2)
+                       started + options.case_timeout / 2, started + defect_minimize_budget(options))
         result = CaseResult(ENGINE_DEFECT, str(exc), defect_class=exc.message_class, defect_engine=exc.engine)
         result.finding = record_engine_defect(plan, options, case, exc, deadline)
         result.seconds = time.time() - started
@@ -158,6 +158,20 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
         deadline = time.time() + options.minimize_timeout
     result.finding = record_finding(plan, options, case, judge, finding, deadline)
     return result
+
+
+#: a new engine defect's minimization gets this share of a timed campaign's budget (at least
+#: DEFECT_MINIMIZE_FLOOR seconds): a short campaign's budget goes to judging cases, not to shrinking
+#: reproducers of defects whose class is already recorded (the full module is kept when cut)
+DEFECT_MINIMIZE_SHARE = 0.1
+DEFECT_MINIMIZE_FLOOR = 5.0
+
+
+def defect_minimize_budget(options: Options) -> float:
+    """Seconds a new engine defect may be minimized for in a case (case timeout aside)."""
+    if options.time_limit is None:
+        return options.minimize_timeout
+    return max(DEFECT_MINIMIZE_FLOOR, DEFECT_MINIMIZE_SHARE * options.time_limit)
 
 
 def tally(result: CaseResult, run: Observation, sites: Any) -> None:

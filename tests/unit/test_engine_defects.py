@@ -222,3 +222,30 @@ def test_what_counts_as_rejecting_a_valid_module(message: str, kind: str, defect
     from resumefuzz.engines.asyncify import rejects_valid
 
     assert rejects_valid(binaryen.BinaryenError(message, kind)) is defect
+
+
+def test_a_short_campaign_gives_a_new_defect_only_its_share_of_the_budget(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: minimizing new engine defects must not eat a short campaign's budget (a 60 s campaign
+    once spent it all minimizing defect classes and never reached the divergence it was after)."""
+    import time
+
+    from resumefuzz.campaign import findings
+
+    _controlled(monkeypatch, IF_TARGET_UNREACHABLE)
+    deadlines: list[float] = []
+
+    def reduce_lines(wasm: bytes, predicate: object, *, deadline: float) -> bytes:
+        deadlines.append(deadline - time.time())
+        return wasm
+
+    monkeypatch.setattr(findings, "reduce_lines", reduce_lines)
+    for limit, budget in ((60.0, 6.0), (3600.0, 30.0), (None, 30.0)):  # case timeout 60 s: at most half of it
+        options = Options(generator="smith", out=tmp_path / str(limit), shrink_attempts=5, engines=("asyncify",),
+                          time_limit=limit)
+        deadlines.clear()
+        result = run_case(CasePlan.make(options, 0), options, deadline=time.time() + 600)
+        assert result.status == ENGINE_DEFECT and deadlines, "the new defect was minimized"
+        # (what is left when minimization starts: the budget counts from the case's start)
+        assert deadlines[0] <= budget and (budget == 6.0 or deadlines[0] > 6.0), (limit, deadlines)
+    assert case_module.defect_minimize_budget(Options(time_limit=20.0)) == case_module.DEFECT_MINIMIZE_FLOOR

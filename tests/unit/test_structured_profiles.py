@@ -164,6 +164,9 @@ def test_tables_profile_sometimes_declares_before_the_passive_segments() -> None
     assert declared, f"no tables program with a declarative segment in {SEEDS} seeds"
     for wat in declared:
         assert wat.index("(elem declare func") < wat.index("(elem $e0 func")
+        # and an unreferenced segment last, so the shifted indices stay valid: a silent divergence,
+        # not a parse error (a campaign must find the shift itself, within its budget)
+        assert wat.index("(elem $e_tail func") > wat.index("(elem $e0 func") and wat.count("$e_tail") == 1
 
 
 def test_reference_values_stay_in_leaf_mutators() -> None:
