@@ -1,13 +1,16 @@
 # resumefuzz — the two commands a newcomer runs are `make fuzz` and `make test`.
-# Both set everything up first (Python venv + pinned deps, Binaryen from npm).
+# Both set everything up first (Python venv + pinned deps incl. zig, Binaryen from npm, Csmith from
+# Debian where it can) and build the corpus's C programs.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+CSMITH_PACKAGES := csmith libcsmith-dev
+PROGRAMS := $(wildcard corpus/programs/*.c)
 
-.PHONY: setup fuzz test smoke bench nightly clean
+.PHONY: setup csmith programs fuzz test smoke bench nightly clean
 
-setup: $(STAMP) node_modules/.installed
+setup: $(STAMP) node_modules/.installed csmith
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,16 +21,36 @@ node_modules/.installed: package.json package-lock.json .npmrc
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Csmith (the `csmith` generator's programs) comes from Debian: installed when missing and running as
+# root (apt-get update only if the install fails), otherwise named; without it everything else runs and
+# the csmith generator fails with a one-line error saying what to install.
+csmith: $(STAMP)
+	@if $(BIN)/python -c 'from resumefuzz.fuzz import csmith; csmith.include_dir()' 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make setup: installing $(CSMITH_PACKAGES) (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $(CSMITH_PACKAGES) >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(CSMITH_PACKAGES) >/dev/null; } \
+	  || echo "make setup: could not install $(CSMITH_PACKAGES); the csmith generator will fail until they are"; \
+	else echo "make setup: Csmith is missing: run \`sudo apt-get install $(CSMITH_PACKAGES)\` (needed by the csmith generator only)"; fi
+
+# The corpus's C programs, built for wasm32-wasi at every optimization level into the compiler's cache
+# (~/.cache/resumefuzz/cc; a no-op when built before).  The first build at a level also builds zig's
+# wasi-libc for it (about 20 s each, once per machine).
+programs: setup
+	@out=$$($(BIN)/python -m resumefuzz.compiler --all-levels $(PROGRAMS)) || exit $$?; \
+	echo "make programs: $(words $(PROGRAMS)) C program(s) in corpus/programs, $$(echo "$$out" | wc -l) module(s) built or cached"
+
 # A short default campaign (seconds, not minutes); findings land in out/fuzz/findings.
 # `resumefuzz fuzz` exits 1 when it found something: that is the fuzzer working, so it is
 # reported here rather than failing the make; any other non-zero exit still fails.
-fuzz: setup
+fuzz: setup programs
 	@$(BIN)/resumefuzz fuzz --generator mixed --jobs 2 --time 30s --out out/fuzz; rc=$$?; \
 	if [ $$rc -eq 1 ]; then echo "make fuzz: findings recorded under out/fuzz/findings (replay each with its ./replay)"; \
 	elif [ $$rc -ne 0 ]; then exit $$rc; fi
 
 # The per-change check: replay the corpus, then fuzz for the rest of a 60 s budget.
-smoke: setup
+smoke: setup programs
 	$(BIN)/resumefuzz smoke --time 60s --out out/smoke
 
 # Throughput, where the time goes, the plain-wasmtime floor, snapshot codec speed.
@@ -35,7 +58,7 @@ bench: setup
 	$(BIN)/python bench/run.py --json out/bench.json
 
 # The fast suite (under ~10 minutes on 2 cores). Long suites are marked `nightly`.
-test: setup
+test: setup programs
 	$(BIN)/python -m pytest -q -n 2 --timeout=600
 
 nightly: setup

@@ -159,6 +159,48 @@ def stages_and_floor(cases: int) -> dict[str, Any]:
     }
 
 
+#: the stages of a compiled program's case, besides STAGES: making the C program and compiling it
+CSMITH_STAGES = ("generate: csmith", "generate: compile C")
+
+
+def csmith_campaign(seconds: float, cases: int, out: Path) -> dict[str, Any]:
+    """Compiled programs (``--generator csmith``): a campaign of SECONDS with 2 workers (pairs/s), and
+    where CASES cases' time goes, C generation and compilation included.
+
+    The timed cases are not the warm-up's (cases CASES..2*CASES-1), so their C programs are
+    compiled for real (zig's own wasi-libc stays built; the case cache is not hit).
+    """
+    from resumefuzz import compiler
+    from resumefuzz.fuzz import csmith
+
+    shutil.rmtree(out / "csmith", ignore_errors=True)
+    stats = Campaign(Options(generator="csmith", profile="c", time_limit=seconds, jobs=2, seed=1,
+                             out=out / "csmith", progress=False, shrink_attempts=0)).run()
+    clock = Clock()
+    options = Options(generator="csmith", profile="c", seed=1, shrink_attempts=0)
+    for index in range(cases):  # warm-up, untimed
+        run_case(CasePlan.make(options, index), options)
+    pairs = 0
+    patches = [(csmith, "run_csmith", clock.wrap("generate: csmith", csmith.run_csmith)),
+               (compiler, "compile_c", clock.wrap("generate: compile C", compiler.compile_c))]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
+    try:
+        with _instrumented(clock):
+            for index in range(cases, 2 * cases):
+                pairs += run_case(CasePlan.make(options, index), options).schedules
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+    stages = (*CSMITH_STAGES, *STAGES)
+    total = sum(clock.spent[s] for s in stages) or 1e-9
+    return {"jobs": 2, "cases": stats.cases, "seconds": stats.elapsed, "modules_per_s": stats.cases / stats.elapsed,
+            "pairs_per_s": stats.schedules / stats.elapsed, "suspensions": stats.suspensions,
+            "profiled_cases": cases, "profiled_pairs": pairs,
+            "stages": {s: {"seconds": clock.spent[s], "share": clock.spent[s] / total} for s in stages}}
+
+
 class _TimedCodec:
     def __init__(self, clock: Clock) -> None:
         self.encode = clock.wrap("snapshot encode", codec.encode)
@@ -258,6 +300,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each throughput campaign (default 30)")
     parser.add_argument("--profile-cases", type=int, default=30, help="cases timed stage by stage (default 30)")
+    parser.add_argument("--csmith-seconds", type=float, default=30.0,
+                        help="length of the compiled-programs (csmith) campaign (default 30)")
+    parser.add_argument("--csmith-cases", type=int, default=6, help="csmith cases timed stage by stage (default 6)")
     parser.add_argument("--json", type=Path, default=Path("out/bench.json"))
     args = parser.parse_args()
     out = Path("out/bench")
@@ -265,6 +310,7 @@ def main() -> int:
                                "date": time.strftime("%Y-%m-%d")}
     results["throughput"] = [throughput(args.seconds, jobs, out) for jobs in (1, 2)]
     results["profile"] = stages_and_floor(args.profile_cases)
+    results["csmith"] = csmith_campaign(args.csmith_seconds, args.csmith_cases, out)
     results["snapshot"] = snapshot_codec()
     results["targets"] = targets(results)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -290,6 +336,7 @@ def targets(r: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def render(r: dict[str, Any]) -> str:
+    two_workers = next(t for t in r["throughput"] if t["jobs"] == 2)
     lines = [f"resumefuzz bench — {r['date']}, {r['machine']}", "",
              "| workers | cases | modules/s | (module, schedule) pairs/s |", "|---|---|---|---|"]
     lines += [f"| {t['jobs']} | {t['cases']} | {t['modules_per_s']:.2f} | {t['pairs_per_s']:.1f} |" for t in r["throughput"]]
@@ -301,6 +348,13 @@ def render(r: dict[str, Any]) -> str:
         lines += ["", f"floor, plain wasmtime compile + instantiate + run: {p['floor_per_module_ms']:.2f} ms per module; "
                   f"harness, all stages but generation: {p['harness_per_pair_ms']:.2f} ms per (module, schedule) pair "
                   f"= {p['harness_per_pair_over_floor']:.1f}x the floor"]
+    c = r["csmith"]
+    lines += ["", f"compiled programs (--generator csmith, {c['jobs']} workers, {c['seconds']:.0f} s): {c['cases']} cases, "
+              f"{c['modules_per_s']:.2f} modules/s, {c['pairs_per_s']:.1f} pairs/s, {c['suspensions']} suspensions "
+              f"(against the smith row above: {c['pairs_per_s'] / max(two_workers['pairs_per_s'], 1e-9):.2f}x its pairs/s); "
+              f"stages of {c['profiled_cases']} cases ({c['profiled_pairs']} pairs):", "",
+              "| stage | seconds | share |", "|---|---|---|"]
+    lines += [f"| {s} | {v['seconds']:.2f} | {v['share']:.0%} |" for s, v in c["stages"].items()]
     lines += [f"instrumented module size: {p['instrumented_size_ratio']:.1f}x the original; instrumented run time "
               f"(B/A): {p['instrumented_run_time_ratio']:.1f}x", "",
               "| memory | pages | codec MB/s | bytes copy MB/s | codec/copy time | snapshot bytes | non-zero bytes |",

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from resumefuzz.errors import BadInput
+from resumefuzz.wasi import WasiInputs
 
 
 class Predicate(Protocol):
@@ -50,6 +51,10 @@ class GeneratedCase:
     text: str | None = None
     #: what reproducing the module depends on besides (generator, seed, profile); recorded in case.json
     record: dict[str, Any] = field(default_factory=dict)
+    #: a WASI program's inputs (args, env, stdin, the preopened directory's files); None: not WASI
+    wasi: WasiInputs | None = None
+    #: the source the module was compiled from (a compiled-C generator's C program, kept as program.c)
+    source: str | None = None
 
 
 class Generator(abc.ABC):
@@ -60,6 +65,12 @@ class Generator(abc.ABC):
 
     #: profile -> the WebAssembly features its programs use beyond wasm1 (``wasm-tools`` names)
     profiles: dict[str, frozenset[str]] = {}
+
+    #: the yield-point modes a campaign draws from for this generator's programs; None: the
+    #: campaign's own choices (``all`` among them).  Compiled programs set cheaper ones: every
+    #: instruction of wasi-libc's printf as a yield point makes a prepared module of ~2 MB that
+    #: wasmtime cannot compile within the harness's compile budget.
+    yield_points: tuple[str, ...] | None = None
 
     @abc.abstractmethod
     def generate(self, seed: int, profile: str) -> GeneratedCase:
@@ -75,8 +86,9 @@ class Generator(abc.ABC):
         """
         return None
 
-    def member(self, seed: int) -> "Generator":
-        """The generator that makes the case with SEED: itself (a composite picks a member)."""
+    def member(self, seed: int, profile: str | None = None) -> "Generator":
+        """The generator that makes the case with SEED under PROFILE (None: any profile, drawn
+        afterwards among the member's): itself (a composite picks a member that has PROFILE)."""
         return self
 
     def check_profile(self, profile: str) -> None:

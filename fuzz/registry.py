@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "smith": "resumefuzz.fuzz.smith:SmithGenerator",
     "structured": "resumefuzz.fuzz.structured:StructuredGenerator",
     "mixed": "resumefuzz.fuzz.mixed:MixedGenerator",
+    "csmith": "resumefuzz.fuzz.csmith:CsmithGenerator",
 }
 
 

@@ -12,7 +12,7 @@ Run it against your generator from any test suite::
 declares and a few seeds:
 
 * the same (seed, profile) generates the same module, recorded as made by a
-  registered generator (a composite: the member its ``member(seed)`` names);
+  registered generator (a composite: the member its ``member(seed, profile)`` names);
 * the module is valid with exactly ``wasm1`` plus the profile's declared
   features;
 * the harness can judge it (imports only the host interface), and the
@@ -33,13 +33,16 @@ from resumefuzz.engines import get_engine
 from resumefuzz.errors import ResumefuzzError, Unsupported
 from resumefuzz.testing import ContractViolation
 from resumefuzz.wasmtools import WasmToolsError, validate
+from resumefuzz.yieldpoints import DEFAULT as YIELD_DEFAULT
 
 from .generator import GeneratedCase, Generator
 from .registry import get_generator
 
 #: The schedule a generated module is judged under (every crossing is a suspension candidate).
 _SCHEDULE = "every:3;spread:4"
-_SHRINK_SECONDS = 20.0
+#: each of the two shrink checks stops here (a generator that shrinks by rebuilding, as csmith
+#: recompiles C, may use all of it)
+_SHRINK_SECONDS = 8.0
 
 
 @dataclass(frozen=True)
@@ -91,14 +94,16 @@ def _case_problems(gen: Generator, case: GeneratedCase, seed: int, profile: str,
         problems.append("the same seed generated a different module")
     if (case.seed, case.profile) != (seed, profile):
         problems.append(f"recorded as seed {case.seed}, profile {case.profile}")
-    if case.generator != gen.member(seed).name:
-        problems.append(f"recorded as made by {case.generator!r}, not {gen.member(seed).name!r}")
+    if case.generator != gen.member(seed, profile).name:
+        problems.append(f"recorded as made by {case.generator!r}, not {gen.member(seed, profile).name!r}")
     try:
         validate(case.wasm, ",".join(["wasm1", *sorted(features)]))
     except WasmToolsError as exc:
         problems.append(f"not valid with its declared features ({', '.join(sorted(features)) or 'none'}): {exc}")
     try:
-        verdict = check(case.wasm, get_engine("asyncify"), seed=seed, schedule=_SCHEDULE)
+        member = gen.member(seed, profile)  # judged at the yield points a campaign would draw first
+        verdict = check(case.wasm, get_engine("asyncify"), seed=seed, schedule=_SCHEDULE, wasi=case.wasi,
+                        yield_points=member.yield_points[0] if member.yield_points else YIELD_DEFAULT)
     except Unsupported:
         return problems, False
     except ResumefuzzError as exc:

@@ -7,8 +7,9 @@ from resumefuzz.values import Value
 _ROW = 16
 
 
-def hexdump_context(label: str, data: bytes, offset: int, rows_before: int = 1, rows_after: int = 2) -> str:
-    """Rows of DATA around OFFSET; the differing row is marked with '>'."""
+def hexdump_context(label: str, data: bytes, offset: int, rows_before: int = 1, rows_after: int = 2,
+                    what: str = "memory") -> str:
+    """Rows of DATA (WHAT: memory, stdout, a file...) around OFFSET; the differing row is marked with '>'."""
     start = max(0, (offset // _ROW - rows_before) * _ROW)
     end = min(len(data), (offset // _ROW + rows_after + 1) * _ROW)
     lines = [f"  {label}:"]
@@ -19,7 +20,7 @@ def hexdump_context(label: str, data: bytes, offset: int, rows_before: int = 1, 
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
         lines.append(f"  {mark} {row:08x}  {hexes:<47}  |{text}|")
     if start >= end:
-        lines.append(f"    (no byte at offset 0x{offset:x}: memory is {len(data)} bytes)")
+        lines.append(f"    (no byte at offset 0x{offset:x}: {what} is {len(data)} bytes)")
     return "\n".join(lines)
 
 

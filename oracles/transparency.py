@@ -10,6 +10,15 @@ Facets, in the order they are judged:
     table      each table's size and entries (function identity)
     crossings  number of yield points crossed (interrupted vs straight run)
 
+and, for WASI programs (``Observation.wasi``), strictly:
+
+    stdout     the bytes written to stdout
+    stderr     the bytes written to stderr
+    exit       the exit code (proc_exit's, 0 when _start returned, none when the run trapped)
+    files      the preopened directory's final tree: names and bytes
+    clock      every clock reading: the candidate's never go backwards (per clock, across
+               restores) and equal the reference's, reading for reading
+
 Items are paired by key (original index for program items), and the keys in
 ``exclude`` (state an engine or the harness declared private) are skipped.
 
@@ -30,7 +39,8 @@ from resumefuzz.values import Value
 
 from .report import event_context, hexdump_context
 
-FACETS = ("trap", "result", "output", "memory", "global", "table", "crossings")
+FACETS = ("trap", "result", "output", "memory", "global", "table", "crossings", "stdout", "stderr", "exit", "files",
+          "clock")
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,84 @@ def compare(ref: Observation, cand: Observation, *, exclude: set[str] = frozense
     if ref.crossings is not None and cand.crossings is not None and ref.crossings != cand.crossings:
         found.append(Divergence("crossings", "yield points crossed",
                                 f"  {ref.label}: {ref.crossings}\n  {cand.label}: {cand.crossings}"))
+    found += wasi_divergences(ref, cand)
+    return found
+
+
+def wasi_divergences(ref: Observation, cand: Observation) -> list[Divergence]:
+    """The WASI facets (stdout, stderr, exit, files, clock), strict; none unless a side ran WASI."""
+    a, b = ref.wasi, cand.wasi
+    if a is None and b is None:
+        return []
+    if a is None or b is None:
+        return [Divergence("exit", "WASI outcome", f"  {ref.label}: {'none' if a is None else 'recorded'}\n"
+                                                   f"  {cand.label}: {'none' if b is None else 'recorded'}")]
+    found = []
+    for facet, x, y in (("stdout", a.stdout, b.stdout), ("stderr", a.stderr, b.stderr)):
+        if x != y:
+            found.append(_bytes_divergence(facet, facet, ref.label, x, cand.label, y))
+    if a.exit_code != b.exit_code:
+        found.append(Divergence("exit", "exit code", f"  {ref.label}: {_exit(a.exit_code)}\n"
+                                                     f"  {cand.label}: {_exit(b.exit_code)}"))
+    found += _files(ref.label, dict(a.files), cand.label, dict(b.files))
+    found += _clock(ref, cand)
+    return found
+
+
+def _exit(code: int | None) -> str:
+    return "none (the run did not end by returning or proc_exit)" if code is None else str(code)
+
+
+def _bytes_divergence(facet: str, what: str, ref_label: str, a: bytes, cand_label: str, b: bytes) -> Divergence:
+    common = min(len(a), len(b))
+    first = _first_difference(a[:common], b[:common], common)
+    detail = (f"  first difference at byte {first} ({ref_label}: {len(a)} bytes, {cand_label}: {len(b)} bytes)\n"
+              + hexdump_context(ref_label, a, first, what=what) + "\n"
+              + hexdump_context(cand_label, b, first, what=what))
+    return Divergence(facet, f"{what} byte {first}", detail)
+
+
+def _files(ref_label: str, a: dict[str, bytes], cand_label: str, b: dict[str, bytes]) -> list[Divergence]:
+    found = []
+    for path in sorted(a.keys() ^ b.keys()):
+        side = ref_label if path in a else cand_label
+        found.append(Divergence("files", f"file {path}", f"  present only in {side}"))
+    for path in sorted(a.keys() & b.keys()):
+        if a[path] != b[path]:
+            found.append(_bytes_divergence("files", f"file {path}", ref_label, a[path], cand_label, b[path]))
+    return found
+
+
+_CLOCK_NAMES = ("realtime", "monotonic", "process-cputime", "thread-cputime")
+
+
+def _clock_name(clock: int) -> str:
+    return _CLOCK_NAMES[clock] if 0 <= clock < len(_CLOCK_NAMES) else f"clock {clock}"
+
+
+def _clock(ref: Observation, cand: Observation) -> list[Divergence]:
+    found = []
+    last: dict[int, tuple[int, int]] = {}
+    for i, (clock, value) in enumerate(cand.clocks):
+        previous = last.get(clock)
+        if previous is not None and value < previous[1]:
+            found.append(Divergence("clock", f"{_clock_name(clock)} went backwards at reading {i}",
+                                    f"  {cand.label}: reading {previous[0]} gave {previous[1]} ns, reading {i} gave "
+                                    f"{value} ns ({previous[1] - value} ns earlier)"))
+            break
+        last[clock] = (i, value)
+    if ref.clocks != cand.clocks:
+        first = next((i for i, (x, y) in enumerate(zip(ref.clocks, cand.clocks)) if x != y),
+                     min(len(ref.clocks), len(cand.clocks)))
+
+        def reading(obs: Observation) -> str:
+            if first >= len(obs.clocks):
+                return f"no reading ({len(obs.clocks)} in all)"
+            clock, value = obs.clocks[first]
+            return f"{_clock_name(clock)} {value} ns"
+
+        found.append(Divergence("clock", f"clock reading {first}",
+                                f"  {ref.label}: {reading(ref)}\n  {cand.label}: {reading(cand)}"))
     return found
 
 

@@ -86,7 +86,7 @@ __all__ = [
     "HOST_MODULE", "HostFunction", "Import", "KIND_MEMORY", "KIND_TABLE", "LOAD", "Layout", "MEMORY", "MEMORY64",
     "NEVER", "REDROP",
     "RESERVED_PREFIX", "SAVE", "SITE_KEY", "SYMBOL_PREFIX", "START_CALL", "START_EXPORT", "STATE_MEMORY", "SUSPEND", "Slot",
-    "TARGET_KEY", "call_export", "dropped_key", "engine_key", "export_key", "fn_export", "fn_index",
+    "TARGET_KEY", "WASI_IMPORTS", "WASI_MODULE", "WASI_START", "call_export", "dropped_key", "engine_key", "export_key", "fn_export", "fn_index",
     "is_call_export", "item_export", "key_export", "program_key", "symbol",
 ]
 
@@ -145,6 +145,44 @@ HOST_INTERFACE: tuple[HostFunction, ...] = tuple(
 )
 #: import field -> signature, of the host interface
 HOST_IMPORTS: dict[str, Signature] = {fn.name: fn.signature for fn in HOST_INTERFACE}
+
+#: WASI preview 1, as programs built with wasi-libc import it: a program importing from this module
+#: is a *WASI program* (a command when it exports ``_start``), run against the harness's own
+#: deterministic, snapshottable WASI host (:mod:`resumefuzz.wasi`).  It may import only these
+#: functions, with exactly these types; any other import of the module is unsupported (exit 3,
+#: named).  Only integer types cross, so the prepared module imports them unchanged.
+WASI_MODULE = "wasi_snapshot_preview1"
+_I32, _I64 = "i32", "i64"
+WASI_IMPORTS: dict[str, Signature] = {
+    name: Signature(params, results)
+    for name, params, results in (
+        ("args_get", (_I32, _I32), (_I32,)),
+        ("args_sizes_get", (_I32, _I32), (_I32,)),
+        ("environ_get", (_I32, _I32), (_I32,)),
+        ("environ_sizes_get", (_I32, _I32), (_I32,)),
+        ("fd_write", (_I32, _I32, _I32, _I32), (_I32,)),
+        ("fd_read", (_I32, _I32, _I32, _I32), (_I32,)),
+        ("fd_seek", (_I32, _I64, _I32, _I32), (_I32,)),
+        ("fd_tell", (_I32, _I32), (_I32,)),
+        ("fd_close", (_I32,), (_I32,)),
+        ("fd_fdstat_get", (_I32, _I32), (_I32,)),
+        ("fd_fdstat_set_flags", (_I32, _I32), (_I32,)),
+        ("fd_filestat_get", (_I32, _I32), (_I32,)),
+        ("fd_prestat_get", (_I32, _I32), (_I32,)),
+        ("fd_prestat_dir_name", (_I32, _I32, _I32), (_I32,)),
+        ("path_open", (_I32, _I32, _I32, _I32, _I32, _I64, _I64, _I32, _I32), (_I32,)),
+        ("path_filestat_get", (_I32, _I32, _I32, _I32, _I32), (_I32,)),
+        ("fd_readdir", (_I32, _I32, _I32, _I64, _I32), (_I32,)),
+        ("clock_time_get", (_I32, _I64, _I32), (_I32,)),
+        ("clock_res_get", (_I32, _I32), (_I32,)),
+        ("random_get", (_I32, _I32), (_I32,)),
+        ("sched_yield", (), (_I32,)),
+        ("proc_exit", (_I32,), ()),
+        ("poll_oneoff", (_I32, _I32, _I32, _I32), (_I32,)),
+    )
+}
+#: the export a WASI command runs (its only call in the call plan besides the start function)
+WASI_START = "_start"
 
 SUSPEND = Import(HARNESS_MODULE, "suspend", Signature((), ()))
 CAPPED = Import(HARNESS_MODULE, "capped", Signature(("i32", "i32", "i64"), ()))

@@ -7,6 +7,7 @@ output directory, written by :mod:`resumefuzz.files`.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -23,6 +24,8 @@ from .observation import Observation
 from .preparation import Preparation, prepare
 from .report import ALLOWED, NOTHING_SUSPENDED, excused_notes, nan_note, render
 from .runner import run
+from .wasi import WasiInputs
+from .wasi.reference import CrossCheck
 from .runtime import Runtime
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
@@ -32,7 +35,10 @@ from .yieldpoints import YieldPoints
 from resumefuzz.oracles import Divergence, Leeway, compare
 
 EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
-EXIT_CODES = {EQUAL: 0, DIVERGENT: 1, INCONCLUSIVE: 4}
+#: the harness's own WASI host disagreed with wasmtime's WASI on the straight run of the original
+#: module: a bug of the harness, never a suspend/resume divergence (nothing else is judged then)
+HOST_MISMATCH = "host-mismatch"
+EXIT_CODES = {EQUAL: 0, DIVERGENT: 1, INCONCLUSIVE: 4, HOST_MISMATCH: 6}
 
 
 @dataclass
@@ -59,6 +65,11 @@ class Verdict:
     schedules: int = 0
     suspensions: int = 0
     report: str = ""
+    #: the WASI inputs the module ran with (None: not a WASI program), and the flags that give them
+    #: again on the replay line
+    wasi: WasiInputs | None = None
+    replay_args: tuple[str, ...] = ()
+    host_mismatch: str = ""  # HOST_MISMATCH's first difference
 
     @property
     def exit_code(self) -> int:
@@ -75,6 +86,8 @@ class Verdict:
             return f"DIVERGENT: {', '.join(self.facets)}"
         if self.status == INCONCLUSIVE:
             return "INCONCLUSIVE: a budget ran out (not a divergence)"
+        if self.status == HOST_MISMATCH:
+            return f"HARNESS BUG: {self.host_mismatch}"
         if any(n.startswith(ALLOWED) for n in self.notes):
             return "EQUAL: every facet matched (A vs B up to what an optimizing transform may change, see note)"
         return "EQUAL: every facet matched, bit for bit"
@@ -82,10 +95,14 @@ class Verdict:
 
 def check(wasm: bytes, engine: Engine, *, seed: int = 0, schedule: str = DEFAULT_SCHEDULE,
           yield_points: str = DEFAULT_YIELD_POINTS, out: Path | None = None,
-          source: str = "MODULE.wasm", wasmtime_opt: str = "speed") -> Verdict:
+          source: str = "MODULE.wasm", wasmtime_opt: str = "speed", wasi: WasiInputs | None = None,
+          replay_args: tuple[str, ...] = ()) -> Verdict:
+    """Judge WASM.  WASI: a WASI program's inputs (default ``WasiInputs()``; ignored for other
+    modules); REPLAY_ARGS: the command-line flags that give them, for the replay line."""
     validate(schedule)
     preparation = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
-    return judge(preparation, seed=seed, schedule=schedule, out=out, source=source)
+    return judge(preparation, seed=seed, schedule=schedule, out=out, source=source, wasi=wasi,
+                 replay_args=replay_args)
 
 
 class Judge:
@@ -95,19 +112,55 @@ class Judge:
     module; each schedule then costs one interrupted run C.
     """
 
-    def __init__(self, prep: Preparation, seed: int) -> None:
+    def __init__(self, prep: Preparation, seed: int, wasi: WasiInputs | None = None) -> None:
         self.prep = prep
         self.seed = seed
-        self.a = _straight(prep.plain_runtime, seed, "A")
+        self.wasi = wasi
+        self.a = _straight(prep.plain_runtime, seed, "A", lambda: self._run_options)
         # A out of budget (fuel, stack, judged size, compile time) makes the case inconclusive whatever B
         # does: the suspendable module is neither compiled nor given 20x A's fuel
         self.b = Observation("B", exhausted="not run") if self.a.exhausted \
-            else _straight(prep.suspendable_runtime, seed, "B")
+            else _straight(prep.suspendable_runtime, seed, "B", lambda: self._run_options)
         exhausted = ("A", self.a.exhausted) if self.a.exhausted else ("B", self.b.exhausted)
         self.inconclusive = f"straight run {exhausted[0]}: {exhausted[1]}" if exhausted[1] else None
         self.notes: list[str] = []
         #: how often A vs B was excused by the transform policy, by allowance (campaign liveness)
         self.allowances: dict[str, int] = {}
+
+    @functools.cached_property
+    def is_wasi(self) -> bool:
+        """The module imports WASI (it runs against the harness's WASI host); asked once the plain
+        module compiled (False when its compile budget ran out: nothing ran)."""
+        if ("plain", False) not in self.prep._compiled:
+            return False
+        return self.prep.plain_runtime().wasi
+
+    @functools.cached_property
+    def inputs(self) -> WasiInputs | None:
+        """The WASI inputs every run gets (None: not a WASI program)."""
+        return (self.wasi if self.wasi is not None else WasiInputs()) if self.is_wasi else None
+
+    @functools.cached_property
+    def host_check(self) -> "CrossCheck | None":
+        """The straight run A of a WASI program against wasmtime's own WASI with the same inputs
+        (:func:`resumefuzz.wasi.reference.cross_check`: stdout, stderr, exit code, final files);
+        None for other modules and when A ran out of a budget."""
+        if self.inputs is None or self.a.wasi is None or self.a.exhausted:
+            return None
+        from .wasi.reference import cross_check
+
+        return cross_check(self.prep.original, self.inputs, self.a.wasi, fuel=self.prep.plain_runtime().fuel)
+
+    @functools.cached_property
+    def _run_options(self) -> dict[str, object]:
+        """What every run of a WASI program gets besides seed and schedule: its inputs and the key of
+        its shadow-stack pointer (``__stack_pointer`` by the name section; the runner's fallback
+        otherwise)."""
+        if not self.is_wasi:
+            return {}
+        named = next((key for key, name in self.prep.names.items() if name.split(" ")[1:2] == ["$__stack_pointer"]),
+                     None)
+        return {"wasi": self.inputs, "shadow_stack": named}
 
     @property
     def suspendable(self) -> Runtime:
@@ -144,7 +197,8 @@ class Judge:
         divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names, leeway=leeway)
         if divergences and engine.folds_nans():
             plain, suspendable = self.prep.runtimes(canonicalize_nans=True)
-            a, b = run(plain, self.seed, "A"), run(suspendable, self.seed, "B")
+            a, b = run(plain, self.seed, "A", **self._run_options), \
+                run(suspendable, self.seed, "B", **self._run_options)  # type: ignore[arg-type]
             canonical = self._leeway()
             canonical.folded_nans = True
             if not a.exhausted and not b.exhausted and not compare(a, b, exclude=exclude, names=self.prep.names,
@@ -176,7 +230,7 @@ class Judge:
     def interrupted(self, sched: Schedule, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
         """B vs C under SCHED: is suspend/resume transparent?"""
         c = run(self.suspendable, self.seed, f"C[{sched.label}]", engine=self.prep.engine,
-                crossings=sched.crossings, keep_snapshots=keep_snapshots)
+                crossings=sched.crossings, keep_snapshots=keep_snapshots, **self._run_options)  # type: ignore[arg-type]
         if c.exhausted:
             return None, c
         divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY}, names=self.prep.names)
@@ -195,25 +249,52 @@ class Judge:
                 return
 
 
-def _straight(runtime: Callable[[], Runtime], seed: int, label: str) -> Observation:
-    """A straight run of the module RUNTIME() compiles; a compile budget that runs out makes it inconclusive."""
+def _straight(runtime: Callable[[], Runtime], seed: int, label: str,
+              options: Callable[[], dict[str, object]] | None = None) -> Observation:
+    """A straight run of the module RUNTIME() compiles, with the run OPTIONS() (asked once it
+    compiled); a compile budget that runs out makes it inconclusive."""
     try:
         compiled = runtime()
     except Inconclusive as exc:
         return Observation(label, exhausted=str(exc))
-    return run(compiled, seed, label)
+    return run(compiled, seed, label, **(options() if options is not None else {}))  # type: ignore[arg-type]
+
+
+def wasi_note(a: Observation) -> str:
+    """What the straight run A of a WASI program left behind, in one line."""
+    assert a.wasi is not None
+    outcome = a.wasi
+    code = "none (it trapped)" if outcome.exit_code is None else str(outcome.exit_code)
+    return (f"WASI program: exit code {code}, stdout {len(outcome.stdout)} byte(s), stderr {len(outcome.stderr)} "
+            f"byte(s), {len(outcome.files)} file(s) in '.', {len(a.clocks)} clock reading(s)"
+            + (f"; called {', '.join(outcome.nondeterministic)}" if outcome.nondeterministic else ""))
+
+
+#: the file of ``check --out DIR`` holding a WASI program's inputs (``check --wasi`` reads it)
+WASI_FILE = "wasi.json"
 
 
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
-          source: str = "MODULE.wasm", stop_on_first: bool = False) -> Verdict:
+          source: str = "MODULE.wasm", stop_on_first: bool = False, wasi: WasiInputs | None = None,
+          replay_args: tuple[str, ...] = ()) -> Verdict:
     if out is not None:
         files.clear_snapshots(out)
-    judge_ = Judge(prep, seed)
-    verdict = Verdict(EQUAL, crossings=judge_.crossings)
+    judge_ = Judge(prep, seed, wasi)
+    verdict = Verdict(EQUAL, crossings=judge_.crossings, wasi=judge_.inputs, replay_args=replay_args)
+    if out is not None and judge_.inputs is not None:  # the inputs are recorded: the replay line reads them
+        files.write_atomic(out / WASI_FILE, json.dumps(judge_.inputs.to_json(), indent=2) + "\n")
+        verdict.replay_args = ("--wasi", str(out / WASI_FILE))
     if judge_.inconclusive:
         verdict.status = INCONCLUSIVE
         verdict.inconclusive.append(judge_.inconclusive)
+    elif judge_.host_check is not None and judge_.host_check.status == "disagree":
+        verdict.status, verdict.host_mismatch = HOST_MISMATCH, judge_.host_check.detail
+        verdict.notes.append(wasi_note(judge_.a))
     else:
+        if judge_.a.wasi is not None:
+            verdict.notes.append(wasi_note(judge_.a))
+        if judge_.host_check is not None:
+            verdict.notes.append(f"WASI cross-check {judge_.host_check.status}: {judge_.host_check.detail}")
         finding = judge_.transform()
         verdict.notes += judge_.notes
         if finding:

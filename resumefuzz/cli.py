@@ -3,7 +3,9 @@
 Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
 3 the module uses something the engine/harness cannot handle · 4 inconclusive
 (a fuel/stack/resume-buffer budget ran out; not a divergence) · 5 engine defect
-(the engine rejects a module that is valid: its parser or validator is wrong).
+(the engine rejects a module that is valid: its parser or validator is wrong) ·
+6 harness bug (a WASI program's straight run under the harness's WASI host disagrees
+with wasmtime's WASI).
 """
 
 from __future__ import annotations
@@ -15,12 +17,16 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import limits
 from . import schedule as schedule_mod
 from . import snapshot, wasmtools, yieldpoints
 from .errors import BadInput, ResumefuzzError
 from .preparation import WASMTIME_OPT_LEVELS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wasi import WasiInputs
 
 EXIT_BAD_INPUT = 2
 DEFAULT_CORPUS = Path("corpus")
@@ -117,11 +123,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--engine", default="asyncify", help="engine NAME[:key=value,...] (default: asyncify)")
     check.add_argument("--seed", type=_seed, default=0, help="seed for inputs, arguments, random schedules")
     check.add_argument("--schedule", default=schedule_mod.DEFAULT, help="schedule SPEC (default: auto)")
-    check.add_argument("--yield-points", default=yieldpoints.DEFAULT, help="yield point SPEC (default: all)")
+    check.add_argument("--yield-points", default=None,
+                       help=f"yield point SPEC (default: {yieldpoints.DEFAULT}; {yieldpoints.WASI_DEFAULT} for a WASI program)")
     check.add_argument("--out", type=Path, help="keep the report, verdict.json, modules and snapshots here")
     check.add_argument("--wasmtime-opt", default="speed", choices=WASMTIME_OPT_LEVELS,
                        help="Cranelift optimization level (default: speed)")
     check.add_argument("--quiet", action="store_true", help="print only the headline")
+    wasi = check.add_argument_group("WASI programs", "inputs of a WASI command module (one importing "
+                                    "wasi_snapshot_preview1 and exporting _start); ignored for other modules")
+    wasi.add_argument("--arg", action="append", default=[], metavar="ARG",
+                      help="a command-line argument (repeatable; argv[0] is the module's file name)")
+    wasi.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                      help="an environment variable (repeatable)")
+    wasi.add_argument("--stdin", type=Path, metavar="FILE", help="what the program reads from stdin (default: nothing)")
+    wasi.add_argument("--dir", type=Path, metavar="HOST_DIR",
+                      help="copy HOST_DIR's files into the in-memory preopened directory '.' (default: empty)")
+    wasi.add_argument("--wasi", type=Path, metavar="FILE",
+                      help="all WASI inputs from FILE (the wasi.json `check --out` writes); excludes the four above")
     check.add_argument("--all-versions", action="store_true",
                        help="judge MODULE on every installed Binaryen release (the engine's version option; "
                             "everything else as given) and print one row per release; exit 1 if any diverges, "
@@ -256,18 +274,116 @@ def _check(args: argparse.Namespace) -> int:
     if hasattr(engine, "transform_timeout"):  # engines that run an external command
         engine.transform_timeout = args.transform_timeout
     schedule_mod.validate(args.schedule)
-    yieldpoints.YieldPoints.parse(args.yield_points)
+    if args.yield_points is not None:
+        yieldpoints.YieldPoints.parse(args.yield_points)
     wasm = wasmtools.load_module(args.module)
+    if args.yield_points is None:
+        args.yield_points = yieldpoints.default_for(wasm)
     if args.out is not None:
         prepare_out_dir(args.out)
+    wasi, replay_args = wasi_inputs(args)
     if args.all_versions:
+        if replay_args:  # inputs given by flags
+            raise BadInput("--all-versions judges with the default WASI inputs: drop --arg, --env, --stdin, --dir, --wasi")
         return _check_all_versions(args, wasm)
     verdict = check(wasm, engine, seed=args.seed, schedule=args.schedule, yield_points=args.yield_points,
-                    out=args.out, source=str(args.module), wasmtime_opt=args.wasmtime_opt)
+                    out=args.out, source=str(args.module), wasmtime_opt=args.wasmtime_opt, wasi=wasi,
+                    replay_args=replay_args)
     print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
     if args.out is not None and not args.quiet:
         print(f"written: {args.out}/report.txt, verdict.json, snapshots/")
     return verdict.exit_code
+
+
+def wasi_inputs(args: argparse.Namespace) -> "tuple[WasiInputs | None, tuple[str, ...]]":
+    """The WASI inputs `check`'s flags give (argv[0] is the module's file name), and those flags for
+    the replay line.
+
+    Every bad value is one-line bad input (exit 2); sizes are checked against limits.WASI_* before
+    any file is read."""
+    import json
+
+    from .wasi import WasiInputs
+
+    given = bool(args.arg or args.env or args.stdin is not None or args.dir is not None)
+    if args.wasi is not None:
+        if given:
+            raise BadInput("--wasi gives every WASI input: it cannot be combined with --arg, --env, --stdin or --dir")
+        text = _read_bounded(args.wasi, "--wasi", 2 * (limits.WASI_MAX_TREE_BYTES + limits.WASI_MAX_STDIN_BYTES))
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise BadInput(f"--wasi {args.wasi}: not JSON ({exc})") from None
+        return WasiInputs.from_json(data), ("--wasi", str(args.wasi))
+    if not given:
+        return WasiInputs((args.module.name,)), ()
+    env = []
+    for item in args.env:
+        name, eq, value = item.partition("=")
+        if not eq or not name:
+            raise BadInput(f"--env {item!r}: expected NAME=VALUE")
+        env.append((name, value))
+    stdin = _read_bounded(args.stdin, "--stdin", limits.WASI_MAX_STDIN_BYTES) if args.stdin is not None else b""
+    files = _read_tree(args.dir) if args.dir is not None else ()
+    replay: list[str] = []
+    for item in args.arg:
+        replay += ["--arg", item]
+    for item in args.env:
+        replay += ["--env", item]
+    if args.stdin is not None:
+        replay += ["--stdin", str(args.stdin)]
+    if args.dir is not None:
+        replay += ["--dir", str(args.dir)]
+    return WasiInputs((args.module.name, *args.arg), tuple(env), stdin, files), tuple(replay)
+
+
+def _read_bounded(path: Path, flag: str, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise BadInput(f"{flag} {path}: not a regular file")
+        if size > limit:
+            raise BadInput(f"{flag} {path}: {size} bytes, more than {limit}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{flag} {path}: cannot read ({exc.strerror})") from None
+
+
+def _read_tree(root: Path) -> tuple[tuple[str, bytes], ...]:
+    """The regular files under ROOT (relative '/'-separated paths), within limits.WASI_MAX_FILES and
+    WASI_MAX_TREE_BYTES (checked from their sizes before any is read).  Empty directories are not kept."""
+    if not root.is_dir():
+        raise BadInput(f"--dir {root}: not a directory")
+    found: list[tuple[str, Path]] = []
+    total = 0
+    try:
+        for folder, dirs, names in os.walk(root, onerror=_walk_error):
+            dirs.sort()
+            for name in sorted(names):
+                path = Path(folder) / name
+                relative = path.relative_to(root).as_posix()
+                if path.is_symlink() or not path.is_file():
+                    raise BadInput(f"--dir {root}: {relative} is not a regular file (only files and directories "
+                                   f"are copied)")
+                total += path.stat().st_size
+                found.append((relative, path))
+                if len(found) > limits.WASI_MAX_FILES:
+                    raise BadInput(f"--dir {root}: more than {limits.WASI_MAX_FILES} files")
+                if total > limits.WASI_MAX_TREE_BYTES:
+                    raise BadInput(f"--dir {root}: more than {limits.WASI_MAX_TREE_BYTES} bytes")
+            for name in dirs:
+                if (Path(folder) / name).is_symlink():
+                    raise BadInput(f"--dir {root}: {(Path(folder) / name).relative_to(root).as_posix()} is a "
+                                   f"symbolic link (only files and directories are copied)")
+        return tuple((relative, path.read_bytes()) for relative, path in found)
+    except OSError as exc:
+        raise BadInput(f"--dir {root}: cannot read {exc.filename}: {exc.strerror}") from None
+    except ValueError as exc:  # a name that is not valid text
+        raise BadInput(f"--dir {root}: {exc}") from None
+
+
+def _walk_error(exc: OSError) -> None:
+    raise exc
 
 
 def _check_all_versions(args: argparse.Namespace, wasm: bytes) -> int:
@@ -434,6 +550,9 @@ def _inspect(args: argparse.Namespace) -> int:
         print(f"memory {m.index}: {m.pages} page(s), max {m.maximum}, {snapshot.nonzero_pages(m)} non-zero page(s)")
     for t in snap.tables:
         print(f"table {t.index}: {t.type}, {len(t.entries)} slot(s): {list(t.entries)[:16]}")
+    if snap.host.wasi is not None:
+        for line in snap.host.wasi.summary():
+            print(line)
     print(f"resume data: {snap.resume.hex()}")
     return 0
 

@@ -5,6 +5,16 @@ A case is ``NAME.wat`` (or ``NAME.wasm``) plus the sidecar ``NAME.json``
 verdict with the one the sidecar expects; an expected divergence (a known,
 unfixed engine bug) must still diverge on the same facets, so a silent fix
 is noticed, like a strict xfail.
+
+A case may be a WASI program: its sidecar may name a C source (``source``,
+built with ``cflags`` through :func:`resumefuzz.compiler.compile_c` and its
+cache) instead of a module beside it, and may give the program's inputs
+(``wasi``: :meth:`WasiInputs.to_json`'s form, with the preopened directory's
+files and stdin optionally read from corpus files, ``files_from`` and
+``stdin_from``).  A module kept beside the sidecar may name the C program it
+was compiled from (``compiled_from``: kept for reading, never compiled).
+Every path a sidecar names is relative to it and must stay inside the corpus
+root (the folder holding its ``cases`` folder).
 """
 
 from __future__ import annotations
@@ -18,23 +28,34 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import wasmtools
-from .checker import DIVERGENT, EQUAL, check
+from . import compiler, limits, wasmtools
+from .checker import DIVERGENT, EQUAL, WASI_FILE, check
 from .files import write_atomic
 from .engines import get_engine
 from .errors import BadInput, EngineDefect, ResumefuzzError, Unsupported
 from .oracles import FACETS
 from .preparation import WASMTIME_OPT_LEVELS
 from .schedule import validate as validate_schedule
+from .wasi import WasiInputs
 from .yieldpoints import YieldPoints
 
 VERDICTS = ("equal", "divergent", "unsupported", "engine-defect")
 _REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
              "wasmtime_opt": str, "schedule": str, "expect": dict}
-_OPTIONAL = {"catches": list, "affected_versions": (str, list)}
+_OPTIONAL = {"catches": list, "affected_versions": (str, list), "source": str, "cflags": list,
+             "compiled_from": str, "wasi": dict}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WAT_LIMIT = 16 * 1024  # findings whose text is larger are kept as .wasm
 _VERSION_ITEM = re.compile(r"^\s*(\d{1,4})\s*(?:[-\u2013]\s*(\d{1,4})\s*)?$", re.ASCII)  # "130" or "121-132" / "121–132"
+#: the largest C source a case may name (Csmith's programs are 2-30 KB)
+SOURCE_LIMIT = 256 * 1024
+#: the compiler flags a sidecar's ``cflags`` may hold (besides one optimization level): macros,
+#: warnings, code-generation switches and the shadow stack's size -- nothing naming a file or a
+#: plugin, no other linker option
+_CFLAG = re.compile(r"^-(?:w|W(?:no-)?[a-z][a-z0-9-]*|[DU][A-Za-z_][A-Za-z0-9_]*(?:=[A-Za-z0-9_.+-]*)?"
+                    r"|f(?:no-)?[a-z][a-z0-9-]*|m(?:no-)?[a-z][a-z0-9-]*|Wl,-z,stack-size=[1-9][0-9]{0,8})$", re.ASCII)
+MAX_CFLAGS = 16
+_WASI_KEYS = ("args", "env", "stdin", "files", "files_from", "stdin_from")
 
 
 class CorpusError(BadInput):
@@ -67,6 +88,32 @@ class Case:
     # informational: the engine releases (Binaryen npm majors) in which the case was measured to show
     # its expected verdict, as inclusive (first, last) ranges; () when the sidecar records none
     affected_versions: tuple[tuple[int, int], ...] = ()
+    # a WASI program's inputs (None: the checker's default, WasiInputs(), for a WASI module)
+    wasi: WasiInputs | None = None
+    # when MODULE is a C source (``source``): the optimization level and the other flags it is built with
+    opt_level: str = "-O2"
+    cflags: tuple[str, ...] = ()
+    # informational: the C program the module beside the sidecar was compiled from (``compiled_from``)
+    compiled_from: Path | None = None
+
+    @property
+    def compiled(self) -> bool:
+        """The case names a C source (built on demand) instead of a module beside its sidecar."""
+        return self.module.suffix == ".c"
+
+    def wasm(self) -> bytes:
+        """The module judged: the one beside the sidecar, or its C source built (from the
+        compiler's cache); BadInput when it does not load, CompileError when zig rejects it."""
+        if not self.compiled:
+            return wasmtools.load_module(self.module)
+        try:
+            source = self.module.read_bytes()
+        except OSError as exc:
+            raise BadInput(f"{self.module}: cannot read ({exc.strerror})") from None
+        try:
+            return compiler.compile_c(source, self.opt_level, self.cflags).wasm
+        except compiler.CompileError as exc:
+            raise compiler.CompileError(f"{self.module}: {exc}") from None
 
     def affects(self, version: str | int) -> bool | None:
         """Whether release VERSION (e.g. "125") is among the recorded affected ones; None if none are recorded."""
@@ -129,6 +176,10 @@ def load_case(sidecar: Path) -> Case:
             raise bad(f"missing key {key!r}")
         if not isinstance(data[key], kind) or (kind is int and isinstance(data[key], bool)):
             raise bad(f"{key!r} must be a {kind.__name__}")
+    for key in ("source", "cflags", "compiled_from", "wasi"):  # the WASI program's keys
+        kind = _OPTIONAL[key]
+        if key in data and not isinstance(data[key], kind):
+            raise bad(f"{key!r} must be a {kind.__name__}")  # type: ignore[union-attr]
     try:
         affected = parse_versions(data["affected_versions"]) if "affected_versions" in data else ()
     except ValueError as exc:
@@ -137,8 +188,22 @@ def load_case(sidecar: Path) -> Case:
     if not _NAME.match(name):
         raise bad("case names use lowercase letters, digits and dashes")
     modules = [p for p in (sidecar.with_suffix(".wat"), sidecar.with_suffix(".wasm")) if p.is_file()]
-    if len(modules) != 1:
-        raise bad("needs exactly one module beside it (NAME.wat or NAME.wasm)")
+    opt, cflags, compiled_from = "-O2", (), None
+    if "source" in data:
+        if modules:
+            raise bad(f"names a C 'source' and has a module beside it ({modules[0].name}): keep one "
+                      "(a kept module names its program with 'compiled_from')")
+        modules = [_corpus_file(sidecar, data["source"], "source", SOURCE_LIMIT, bad, suffix=".c")]
+        opt, cflags = _cflags(data.get("cflags", []), bad)
+    elif len(modules) != 1:
+        raise bad("needs exactly one module beside it (NAME.wat or NAME.wasm) or a C 'source'")
+    elif "cflags" in data:
+        raise bad("'cflags' is for a C 'source' (the module beside it is judged as it is)")
+    if "compiled_from" in data:
+        if "source" in data:
+            raise bad("'compiled_from' is for a module beside the sidecar; a C 'source' is compiled itself")
+        compiled_from = _corpus_file(sidecar, data["compiled_from"], "compiled_from", SOURCE_LIMIT, bad, suffix=".c")
+    wasi = _wasi_inputs(sidecar, data["wasi"], bad) if "wasi" in data else None
     try:
         get_engine(data["engine"])
         YieldPoints.parse(data["yield_points"])
@@ -157,7 +222,128 @@ def load_case(sidecar: Path) -> Case:
         except BadInput as exc:
             raise bad(f"'catches': {exc}") from None
     return Case(name, modules[0], sidecar, data["guards"], data["origin"], data["seed"], data["engine"],
-                data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches, affected)
+                data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches, affected,
+                wasi, opt, cflags, compiled_from)
+
+
+def corpus_root(sidecar: Path) -> Path:
+    """The corpus a sidecar belongs to: the folder holding the nearest ``cases`` folder above it
+    (corpus/cases/x.json -> corpus), else the sidecar's own folder.  Paths a sidecar names must
+    stay inside it."""
+    start = sidecar.absolute().parent
+    for folder in (start, *start.parents):
+        if folder.name == "cases":
+            return folder.parent
+    return sidecar.absolute().parent
+
+
+def _corpus_path(sidecar: Path, raw: Any, key: str, bad: Any) -> Path:
+    """The path RAW (relative to SIDECAR) that sidecar key KEY names, checked to stay inside the corpus."""
+    if not isinstance(raw, str) or not raw or "\0" in raw or len(raw) > 1024:
+        raise bad(f"{key!r} must be a path relative to the sidecar")
+    if Path(raw).is_absolute():
+        raise bad(f"{key!r} {raw!r}: must be a path relative to the sidecar, not absolute")
+    root = corpus_root(sidecar)
+    path = sidecar.parent / raw
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise bad(f"{key!r} {raw!r}: cannot resolve ({exc})") from None
+    if not inside:
+        raise bad(f"{key!r} {raw!r}: outside the corpus ({root})")
+    return path
+
+
+def _corpus_file(sidecar: Path, raw: Any, key: str, limit: int, bad: Any, *, suffix: str = "") -> Path:
+    """A regular file inside the corpus of at most LIMIT bytes (see :func:`_corpus_path`)."""
+    path = _corpus_path(sidecar, raw, key, bad)
+    if suffix and path.suffix != suffix:
+        raise bad(f"{key!r} {raw!r}: expected a {suffix} file")
+    try:
+        if not path.is_file():
+            raise bad(f"{key!r} {raw!r}: {'not a regular file' if path.exists() else 'no such file'}")
+        size = path.stat().st_size
+    except OSError as exc:
+        raise bad(f"{key!r} {raw!r}: cannot read ({exc.strerror})") from None
+    if size > limit:
+        raise bad(f"{key!r} {raw!r}: {size} bytes, more than {limit}")
+    return path
+
+
+def _cflags(raw: Any, bad: Any) -> tuple[str, tuple[str, ...]]:
+    """``cflags``: at most one optimization level (default -O2) and flags of the :data:`_CFLAG` kinds."""
+    if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw) or len(raw) > MAX_CFLAGS:
+        raise bad(f"'cflags' must be a list of at most {MAX_CFLAGS} strings")
+    levels = [f for f in raw if f.startswith("-O")]
+    if len(levels) > 1:
+        raise bad("'cflags' gives more than one optimization level")
+    if levels and levels[0] not in compiler.OPT_LEVELS:
+        raise bad(f"'cflags': {levels[0]!r}: the levels are {', '.join(compiler.OPT_LEVELS)}")
+    others = tuple(f for f in raw if not f.startswith("-O"))
+    for flag in others:
+        if not _CFLAG.match(flag):
+            raise bad(f"'cflags': {flag!r} is not allowed (a level, -D/-U macros, -w/-W warnings, -f/-m switches, "
+                      "-Wl,-z,stack-size=N)")
+    return (levels[0] if levels else "-O2"), others
+
+
+def _wasi_inputs(sidecar: Path, raw: dict[str, Any], bad: Any) -> WasiInputs:
+    """``wasi``: WasiInputs.to_json's form (strictly typed), the files of the preopened directory
+    optionally from a corpus folder (``files_from``) and stdin from a corpus file (``stdin_from``)."""
+    unknown = set(raw) - set(_WASI_KEYS)
+    if unknown:
+        raise bad(f"'wasi' has unknown key {sorted(unknown)[0]!r}")
+    args, env = raw.get("args", ["program"]), raw.get("env", [])
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+        raise bad("'wasi.args' must be a non-empty list of strings (argv[0] first)")
+    if not isinstance(env, list) or not all(isinstance(kv, list) and len(kv) == 2 and all(isinstance(x, str) for x in kv)
+                                            for kv in env):
+        raise bad("'wasi.env' must be a list of [name, value] string pairs")
+    if not isinstance(raw.get("stdin", ""), str):
+        raise bad("'wasi.stdin' must be base64 text")
+    if not isinstance(raw.get("files", {}), dict) or not all(isinstance(v, str) for v in raw.get("files", {}).values()):
+        raise bad("'wasi.files' must be an object of path -> base64 text")
+    for inline, external in (("files", "files_from"), ("stdin", "stdin_from")):
+        if inline in raw and external in raw:
+            raise bad(f"'wasi' gives both {inline!r} and {external!r}: keep one")
+    try:
+        inputs = WasiInputs.from_json({k: raw[k] for k in ("args", "env", "stdin", "files") if k in raw})
+        stdin = inputs.stdin
+        if "stdin_from" in raw:
+            stdin = _corpus_file(sidecar, raw["stdin_from"], "wasi.stdin_from", limits.WASI_MAX_STDIN_BYTES,
+                                 bad).read_bytes()
+        files = inputs.files
+        if "files_from" in raw:
+            files = _read_tree(_corpus_path(sidecar, raw["files_from"], "wasi.files_from", bad),
+                               raw["files_from"], bad)
+        return WasiInputs(inputs.args, inputs.env, stdin, files)
+    except CorpusError:
+        raise
+    except OSError as exc:
+        raise bad(f"'wasi': cannot read {exc.filename} ({exc.strerror})") from None
+    except BadInput as exc:  # WasiInputs' limits and names
+        raise bad(f"'wasi': {exc}") from None
+
+
+def _read_tree(root: Path, raw: str, bad: Any) -> tuple[tuple[str, bytes], ...]:
+    """The regular files under ROOT as '/'-separated relative paths, within limits.WASI_MAX_FILES
+    and WASI_MAX_TREE_BYTES (checked from their sizes before any is read); no symbolic links."""
+    if not root.is_dir() or root.is_symlink():
+        raise bad(f"'wasi.files_from' {raw!r}: not a folder")
+    found: list[tuple[str, Path]] = []
+    total = 0
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root).as_posix()
+        if path.is_symlink() or not (path.is_file() or path.is_dir()):
+            raise bad(f"'wasi.files_from' {raw!r}: {relative} is not a regular file or folder")
+        if path.is_dir():
+            continue
+        total += path.stat().st_size
+        found.append((relative, path))
+        if len(found) > limits.WASI_MAX_FILES or total > limits.WASI_MAX_TREE_BYTES:
+            raise bad(f"'wasi.files_from' {raw!r}: more than {limits.WASI_MAX_FILES} files or "
+                      f"{limits.WASI_MAX_TREE_BYTES} bytes")
+    return tuple((relative, path.read_bytes()) for relative, path in found)
 
 
 def _expectation(raw: dict[str, Any], bad: Any) -> Expectation:
@@ -206,12 +392,13 @@ def validate_modules(cases: list[Case]) -> list[str]:
 
 
 def well_formed(cases: list[Case]) -> tuple[list[Case], list[str]]:
-    """CASES whose module loads and validates, and the others as malformed-entry messages."""
+    """CASES whose module loads and validates (a C source: builds, from the compiler's cache), and
+    the others as malformed-entry messages."""
     good, errors = [], []
     for case in cases:
         try:
-            wasm = wasmtools.load_module(case.module)
-        except BadInput as exc:
+            wasm = case.wasm()
+        except (BadInput, compiler.CompileError) as exc:
             errors.append(str(exc))
             continue
         if wasmtools.is_core_module(wasm):
@@ -222,8 +409,9 @@ def well_formed(cases: list[Case]) -> tuple[list[Case], list[str]]:
 
 
 def _judge(case: Case, engine: str) -> Any:
-    return check(wasmtools.load_module(case.module), get_engine(engine), seed=case.seed, schedule=case.schedule,
-                 yield_points=case.yield_points, wasmtime_opt=case.wasmtime_opt, source=str(case.module))
+    return check(case.wasm(), get_engine(engine), seed=case.seed, schedule=case.schedule,
+                 yield_points=case.yield_points, wasmtime_opt=case.wasmtime_opt, source=str(case.module),
+                 wasi=case.wasi)
 
 
 def replay_case(case: Case) -> Result:
@@ -336,7 +524,11 @@ def cases_folder(corpus: Path) -> Path:
 
 def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: str | None = None) -> tuple[Path, bool]:
     """Take a (minimized) finding into the corpus rooted at CORPUS (written to CORPUS/cases/);
-    returns (sidecar, added).  Deduplicated by module content across the whole corpus."""
+    returns (sidecar, added).  Deduplicated by module content across the whole corpus.
+
+    A finding of a WASI program keeps its inputs (``wasi.json`` -> the sidecar's ``wasi``) and, when
+    it has one, the C program the module was compiled from (``program.c`` -> ``NAME.c``, named by
+    ``compiled_from``, for reading: the module is what is judged)."""
     def read(file: str) -> dict[str, Any]:
         try:
             data = json.loads((finding / file).read_text())
@@ -359,7 +551,8 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
     if not _NAME.match(stem):
         raise BadInput(f"--name {stem!r}: use lowercase letters, digits and dashes")
     folder = cases_folder(corpus)
-    taken = [p for p in (folder / f"{stem}.json", folder / f"{stem}.wat", folder / f"{stem}.wasm") if p.exists()]
+    taken = [p for p in (folder / f"{stem}.json", folder / f"{stem}.wat", folder / f"{stem}.wasm", folder / f"{stem}.c")
+             if p.exists()]
     if taken:
         raise BadInput(f"{taken[0]}: a case named {stem!r} already exists (choose another --name)")
     facets = case.get("facets") or []
@@ -375,11 +568,21 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
         if defect:  # the engine's first message, as it said it
             entry["guards"] = note or f"engine defect: {engine['engine']} rejects a valid module ({finding.name})"
             entry["expect"] = {"verdict": "engine-defect", "message": str(case["message"]).split("; ")[0]}
+        built = [f"{key.replace('_', ' ')} {case[key]}" for key in ("opt_level", "csmith_seed") if key in case]
+        if built:  # how a compiled program was made (the rest is in the finding's case.json)
+            entry["origin"] = entry["origin"][:-1] + f"; {', '.join(built)})"
     except (KeyError, TypeError, ValueError) as exc:
         raise BadInput(f"{finding}: not a finding directory (missing or bad field: {exc})") from None
+    if (finding / WASI_FILE).is_file():
+        entry["wasi"] = _finding_wasi(finding).to_json()
+    program = _finding_file(finding, "program.c", SOURCE_LIMIT) if (finding / "program.c").is_file() else None
+    if program is not None:
+        entry["compiled_from"] = f"{stem}.c"
     text = (finding / "module.wat").read_text() if (finding / "module.wat").is_file() else ""
     sidecar = folder / f"{stem}.json"
     try:
+        if program is not None:
+            write_atomic(folder / f"{stem}.c", program)
         if text and len(text) <= WAT_LIMIT:
             write_atomic(folder / f"{stem}.wat", f";; corpus case taken from finding {finding.name}\n{text}")
         else:
@@ -389,6 +592,28 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
         raise BadInput(f"--corpus {corpus}: cannot write {folder} ({exc.strerror})") from None
     load_case(sidecar)  # what we wrote must be a valid case
     return sidecar, True
+
+
+def _finding_file(finding: Path, name: str, limit: int) -> bytes:
+    path = finding / name
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise BadInput(f"{finding}: {name} holds {size} bytes, more than {limit}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{finding}: cannot read {name} ({exc.strerror})") from None
+
+
+def _finding_wasi(finding: Path) -> WasiInputs:
+    """The WASI inputs a finding recorded (wasi.json, WasiInputs.to_json's form)."""
+    raw = _finding_file(finding, WASI_FILE, 2 * (limits.WASI_MAX_TREE_BYTES + limits.WASI_MAX_STDIN_BYTES))
+    try:
+        return WasiInputs.from_json(json.loads(raw))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{finding}: not a finding directory ({WASI_FILE}: {exc})") from None
+    except BadInput as exc:
+        raise BadInput(f"{finding}: not a finding directory ({WASI_FILE}: {exc})") from None
 
 
 def expected_defects(cases: list[Case]) -> tuple[str, ...]:
@@ -403,7 +628,7 @@ def expected_defects(cases: list[Case]) -> tuple[str, ...]:
         if case.expect.verdict != "engine-defect":
             continue
         try:
-            prepare(wasmtools.load_module(case.module), get_engine(case.engine), YieldPoints.parse(case.yield_points))
+            prepare(case.wasm(), get_engine(case.engine), YieldPoints.parse(case.yield_points))
         except EngineDefect as exc:
             signatures.append(defect_signature(exc.engine, exc.message_class))
         except ResumefuzzError:

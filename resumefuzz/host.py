@@ -2,7 +2,9 @@
 
 The host interface itself (module ``"host"``: ``out_*`` record an output
 event, ``in_*`` return the input stream's next value) is part of the harness
-ABI, :data:`resumefuzz.abi.HOST_INTERFACE`.  Inputs and call arguments are
+ABI, :data:`resumefuzz.abi.HOST_INTERFACE`.  A WASI program's host state (descriptors,
+files, clocks, stdout...) is a :class:`~resumefuzz.wasi.host.WasiState` in
+``HostState.wasi``, snapshotted with the rest.  Inputs and call arguments are
 deterministic functions of the case seed, so a case is reproducible from
 (module, seed, schedule, engine config).  Output events keep raw bits:
 ``out_f32``/``out_f64`` reach the host through a harness shim that
@@ -12,9 +14,13 @@ reinterprets the float as integer bits first.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .state import CallRecord, Event, HostImage
 from .values import WIDTH, Value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wasi.host import WasiState
 
 _MASK64 = (1 << 64) - 1
 _INPUT_STREAM = 0x1
@@ -74,6 +80,8 @@ class HostState:
     input_position: int = 0
     call_position: int = 0
     completed: list[CallRecord] = field(default_factory=list)
+    #: a WASI program's host state (:mod:`resumefuzz.wasi.host`); None: the program imports no WASI
+    wasi: "WasiState | None" = None
 
     def output(self, type_: str, bits: int) -> None:
         self.outputs.append(Event(Value.from_signed(type_, bits)))
@@ -87,8 +95,10 @@ class HostState:
         return value.bits - (1 << width) if value.bits >> (width - 1) else value.bits
 
     def image(self) -> HostImage:
-        return HostImage(tuple(self.outputs), self.input_position, self.call_position, tuple(self.completed))
+        return HostImage(tuple(self.outputs), self.input_position, self.call_position, tuple(self.completed),
+                         None if self.wasi is None else self.wasi.copy())
 
     @classmethod
     def from_image(cls, seed: int, image: HostImage) -> "HostState":
-        return cls(seed, list(image.outputs), image.input_position, image.call_position, list(image.completed))
+        return cls(seed, list(image.outputs), image.input_position, image.call_position, list(image.completed),
+                   None if image.wasi is None else image.wasi.copy())

@@ -3,13 +3,16 @@
 Two text-level rewrites bracket the engine's transform:
 
 ``observe`` (on the original module, shared by every run)
-    * checks the imports against the host interface, and the declared sizes
+    * checks the imports against the host interface and WASI preview 1
+      (exactly :data:`~resumefuzz.abi.WASI_IMPORTS`), and the declared sizes
       against the judged caps (``bounds``: grows that could pass a cap are
       routed through a harness wrapper that stops the run there);
     * routes ``host.out_f32``/``out_f64`` through shims that pass integer bits
       to ``rfz.out_f32``/``rfz.out_f64`` (no Python float ever);
     * wraps each exported function in ``__rfz.call.K`` whose floats travel as
-      integer bits (v128 as two i64);
+      integer bits (v128 as two i64); a WASI command (it imports WASI and
+      exports ``_start``) has ``_start`` as its only call besides the start
+      function;
     * removes the start section and exports the start function instead, so
       the driver runs it once and a restore never re-runs it;
     * records dropped data/elem segments in harness globals so a restore can
@@ -36,7 +39,8 @@ from dataclasses import dataclass
 
 from . import bounds, wasmtools
 from .abi import (DEPTH_KEY, HOST_IMPORTS, HOST_INTERFACE, HOST_MODULE, LOAD, MEMORY, MEMORY64, REDROP,
-                  RESERVED_PREFIX, SAVE, START_CALL, START_EXPORT, STATE_MEMORY, CallSpec, Layout, Slot, call_export,
+                  RESERVED_PREFIX, SAVE, START_CALL, START_EXPORT, STATE_MEMORY, WASI_IMPORTS, WASI_MODULE, WASI_START,
+                  CallSpec, Layout, Slot, call_export,
                   dropped_key, engine_key, export_key, fn_export, item_export, key_export, program_key, symbol)
 from .errors import BadInput, Unsupported
 from .moduletext import ModuleText, body_start
@@ -103,6 +107,14 @@ def _check_imports(module: ModuleText) -> None:
         if fn.imported is None:
             continue
         mod, name = fn.imported
+        if mod == WASI_MODULE:
+            if name not in WASI_IMPORTS:
+                raise Unsupported(f"import {mod}.{name}: this WASI function is not supported (the harness's WASI host "
+                                  f"provides {', '.join(WASI_IMPORTS)})")
+            if fn.sig != WASI_IMPORTS[name]:
+                raise Unsupported(f"import {mod}.{name} has type {str(fn.sig) or '[] -> []'}, "
+                                  f"expected {WASI_IMPORTS[name]}")
+            continue
         if mod != HOST_MODULE or name not in HOST_IMPORTS:
             raise Unsupported(f"import {mod}.{name}: only the host interface ({HOST_MODULE}.{{{','.join(HOST_IMPORTS)}}}) is available")
         if fn.sig != HOST_IMPORTS[name]:
@@ -139,7 +151,10 @@ def _wrap_calls(module: ModuleText) -> tuple[CallSpec, ...]:
         module.remove_field(next(f for f in module.fields if f.kind == "start"))
         module.append("func", _wrapper_text(START_EXPORT, start.name, start.sig))
         calls.append(CallSpec(START_CALL, START_EXPORT, (), ()))
-    for number, (name, target) in enumerate(module.export_map("func").items()):
+    exported = module.export_map("func")
+    if WASI_START in exported and any(fn.imported and fn.imported[0] == WASI_MODULE for fn in module.funcs):
+        exported = {WASI_START: exported[WASI_START]}  # a WASI command: _start is its program
+    for number, (name, target) in enumerate(exported.items()):
         fn = module.func(target)
         wrapper = call_export(number)
         module.append("func", _wrapper_text(wrapper, fn.name, fn.sig))

@@ -76,3 +76,16 @@ def compile_timeout() -> float:
     if not 0 < value < float("inf"):
         raise BadInput(f"{COMPILE_TIMEOUT_ENV}={text!r}: expected a positive number of seconds")
     return value
+
+# -- WASI programs (resumefuzz.wasi) -----------------------------------------------------------
+#: The most a WASI case's inputs may hold (args + env, stdin, the preopened directory's files, and
+#: how many files), checked before anything is read or allocated (flags, case files, snapshots).
+WASI_MAX_ARGS_BYTES = 64 * 1024
+WASI_MAX_STDIN_BYTES = 16 * 1024 * 1024
+WASI_MAX_TREE_BYTES = 64 * 1024 * 1024
+WASI_MAX_FILES = 4096
+#: The most a run may write to stdout + stderr, or grow the file tree to: past it the run ends
+#: inconclusive (a budget, like fuel), so no observation or snapshot holds more.
+WASI_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+#: The most descriptors a run may hold open at once (path_open past it returns ERRNO_NFILE).
+WASI_MAX_FDS = 1024

@@ -18,11 +18,11 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import wasmtools
 from .process import die_with_parent, kill_group
-from .checker import DIVERGENT, Finding, Judge, Verdict, check
+from .checker import DIVERGENT, WASI_FILE, Finding, Judge, Verdict, check
 from .errors import EngineDefect, ResumefuzzError, Unsupported
 from .schedule import Schedule
 
@@ -69,16 +69,25 @@ class Predicate:
     yield_points: str
     wasmtime_opt: str
     facets: tuple[str, ...]
+    #: a WASI program's inputs (WasiInputs.to_json form), None for other modules; a finding keeps
+    #: them as wasi.json beside module.wasm, which the replay line reads
+    wasi: dict[str, Any] | None = None
 
     def verdict(self, wasm: bytes) -> Verdict | None:
         """WASM judged as the finding was; None when the engine or harness cannot handle it."""
         from .engines import get_engine
+        from .wasi import WasiInputs
 
         try:
             return check(wasm, get_engine(self.engine), seed=self.seed, schedule=self.schedule,
-                         yield_points=self.yield_points, wasmtime_opt=self.wasmtime_opt, source="module.wasm")
+                         yield_points=self.yield_points, wasmtime_opt=self.wasmtime_opt, source="module.wasm",
+                         wasi=None if self.wasi is None else WasiInputs.from_json(self.wasi),
+                         replay_args=self.wasi_args())
         except Unsupported:
             return None
+
+    def wasi_args(self) -> tuple[str, ...]:
+        return () if self.wasi is None else ("--wasi", WASI_FILE)
 
     def __call__(self, wasm: bytes) -> bool:
         try:
@@ -90,7 +99,7 @@ class Predicate:
     def check_args(self) -> list[str]:
         """The ``resumefuzz check`` options that judge a module this way (a finding's replay line)."""
         return ["--engine", self.engine, "--seed", str(self.seed), "--schedule", self.schedule,
-                "--yield-points", self.yield_points, "--wasmtime-opt", self.wasmtime_opt]
+                "--yield-points", self.yield_points, "--wasmtime-opt", self.wasmtime_opt, *self.wasi_args()]
 
     def script(self, folder: Path) -> Path:
         """This predicate as an executable for external reducers: ``predicate.py MODULE`` exits 0 iff interesting."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .state import CallRecord, Event, MemoryImage, TableImage
 from .values import Value
+from .wasi import WasiOutcome
 
 
 @dataclass
@@ -21,6 +22,11 @@ class Observation:  # noqa: D101 - fields documented inline
     exhausted: str | None = None  # why a budget ran out (makes the run inconclusive)
     snapshots: list[bytes] = field(default_factory=list)  # kept when asked
     probes: list[Probe] = field(default_factory=list)  # one per suspension
+    #: a WASI program's stdout, stderr, exit code and final files (None: not a WASI program)
+    wasi: WasiOutcome | None = None
+    #: every WASI clock reading, (clock id, value in ns), in order, across restores: recorded by the
+    #: run itself, never restored from a snapshot, so a restore that moves a clock back shows here
+    clocks: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,8 @@ class Probe:
     dropped: bool = False  # the program had dropped a data or element segment (a harness drop flag was set)
     memory64: bool = False  # the module has a 64-bit program memory
     memories: int = 1  # program memories in the module
+    #: compiled code's shadow stack was in use: the ``__stack_pointer`` global differed from its value
+    #: at instantiation
+    shadow_stack: bool = False
+    files_open: bool = False  # a WASI program had a file or directory open (a descriptor >= 4)
+    output_written: bool = False  # a WASI program had written to stdout or stderr

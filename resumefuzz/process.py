@@ -71,3 +71,22 @@ def _group_running(group: int) -> bool:
         if len(fields) > 2 and int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
             return True
     return False
+
+
+def run_bounded(command: list[str], *, timeout: float, input: bytes | None = None, cwd: str | None = None,
+                env: dict[str, str] | None = None, merge_stderr: bool = False) -> tuple[int, bytes, bytes]:
+    """Run COMMAND in a process group of its own, tied to this process (:func:`die_with_parent`):
+    (exit code, stdout, stderr; stderr is empty with MERGE_STDERR, which sends it to stdout).
+
+    ``subprocess.TimeoutExpired`` after TIMEOUT seconds, once the whole group is killed
+    (:func:`kill_group`); any other exception also kills the group first.
+    """
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                            start_new_session=True, preexec_fn=die_with_parent)
+    try:
+        out, err = proc.communicate(input, timeout=timeout)
+    except BaseException:
+        kill_group(proc)
+        raise
+    return proc.returncode, out, err or b""

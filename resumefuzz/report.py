@@ -53,11 +53,13 @@ def excused_notes(leeway: Leeway) -> list[str]:
     return notes
 
 
-def replay_command(prep: Preparation, seed: int, schedule: str, source: str) -> str:
+def replay_command(prep: Preparation, seed: int, schedule: str, source: str, extra: tuple[str, ...] = ()) -> str:
+    """EXTRA: further flags (a WASI program's inputs)."""
     args = ["resumefuzz", "check", source, "--engine", prep.engine.spec(), "--seed", str(seed),
             "--schedule", schedule, "--yield-points", str(prep.yield_points)]
     if prep.wasmtime_opt != "speed":
         args += ["--wasmtime-opt", prep.wasmtime_opt]
+    args += extra
     return " ".join(shlex.quote(a) for a in args)
 
 
@@ -71,7 +73,7 @@ def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source
         f"schedule:     {schedule}",
         f"crossings:    B crossed {verdict.crossings} yield point(s); {verdict.schedules} interrupted run(s), "
         f"{verdict.suspensions} suspension(s) in all",
-        f"replay:       {replay_command(prep, seed, schedule, source)}",
+        f"replay:       {replay_command(prep, seed, schedule, source, verdict.replay_args)}",
     ]
     for note in verdict.inconclusive:
         lines.append(f"inconclusive: {note}")
@@ -92,7 +94,8 @@ def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source
             lines.append(f"C suspended {len(c.suspensions)} time(s) at crossings "
                          f"{_short(c.suspensions)}; C crossed {c.crossings} yield point(s)")
             lines.append("replay:   " + replay_command(prep, seed, "at:" + ",".join(map(str, finding.schedule.crossings))
-                                                       if finding.schedule.crossings else "none", source))
+                                                       if finding.schedule.crossings else "none", source,
+                                                       verdict.replay_args))
         for divergence in finding.divergences[:12]:
             lines.append(str(divergence))
         if len(finding.divergences) > 12:

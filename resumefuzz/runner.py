@@ -10,7 +10,13 @@ to bytes, drops the Store and Instance, instantiates afresh, decodes the
 bytes, restores (memories grown first), and the engine rewinds.  Only the
 bytes carry state across: host state (outputs so far, input position, call
 position, completed calls) travels inside the snapshot too, and is rebuilt
-before the engine restores the rest.  Every engine hook gets the run's
+before the engine restores the rest.  A WASI program's host state
+(:class:`~resumefuzz.wasi.host.WasiState`: descriptors, offsets, files,
+clocks, random position, stdout/stderr) travels the same way; its clock
+readings are recorded by the run itself (``Observation.clocks``), never
+restored, so a restore that moves a clock back is seen.  ``proc_exit`` ends
+the call sequence with an exit code (an outcome, not a trap); a WASI command
+whose ``_start`` returns exits 0.  Every engine hook gets the run's
 :class:`~resumefuzz.engines.RunContext` (label, seed, restore number, the
 engine's per-run scratch space).
 """
@@ -20,7 +26,7 @@ from __future__ import annotations
 import wasmtime
 
 from . import snapshot as snapshot_codec
-from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY, dropped_key
+from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY, Layout, dropped_key, program_key
 from .engines import Engine, RunContext
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
@@ -29,6 +35,8 @@ from .observation import Observation, Probe
 from .runtime import EXHAUSTION, CapExceeded, Machine, Runtime, trap_code
 from .state import CallRecord, Snapshot, TableImage
 from .values import Value
+from .wasi import PREOPEN_FD, WasiInputs
+from .wasi.host import OutputExceeded, ProcExit, WasiState
 
 INSTANTIATE = "<instantiate>"
 _DROPPED = dropped_key("", "")  # the keys of the harness's drop flags start so
@@ -42,13 +50,28 @@ def run(
     engine: Engine | None = None,
     crossings: tuple[int, ...] = (),
     keep_snapshots: bool = False,
+    wasi: WasiInputs | None = None,
+    shadow_stack: str | None = None,
 ) -> Observation:
-    return _Run(runtime, seed, label, engine, crossings, keep_snapshots).execute()
+    """Run RUNTIME's module through its call plan.  WASI: the inputs of a WASI program (default
+    ``WasiInputs()``; ignored for a module that imports no WASI).  SHADOW_STACK: the key of the
+    ``__stack_pointer`` global (default for a WASI module: global 0 if it is a mutable i32)."""
+    return _Run(runtime, seed, label, engine, crossings, keep_snapshots, wasi, shadow_stack).execute()
+
+
+def shadow_stack_key(layout: Layout, wasi: bool, named: str | None = None) -> str | None:
+    """The key of the compiled program's shadow-stack pointer: NAMED (found through the name section)
+    if given, else global 0 of a WASI module if it is a mutable i32, else None."""
+    if named is not None and any(s.key == named for s in layout.globals):
+        return named
+    g0 = next((s for s in layout.globals if s.key == program_key("global", 0)), None)
+    return g0.key if wasi and g0 is not None and g0.mutable and g0.type == "i32" else None
 
 
 class _Run:
     def __init__(self, runtime: Runtime, seed: int, label: str, engine: Engine | None,
-                 crossings: tuple[int, ...], keep: bool) -> None:
+                 crossings: tuple[int, ...], keep: bool, wasi: WasiInputs | None = None,
+                 shadow_stack: str | None = None) -> None:
         self.runtime = runtime
         self.seed = seed
         self.engine = engine
@@ -59,6 +82,10 @@ class _Run:
         self.obs = Observation(label)
         self.context = RunContext(label, seed)
         self.has_counter = any(s.key == CROSSINGS_KEY for s in runtime.layout.globals)
+        self.wasi = (wasi if wasi is not None else WasiInputs()) if runtime.wasi else None
+        self.shadow_stack = shadow_stack_key(runtime.layout, runtime.wasi, shadow_stack)
+        self.initial_stack: int | None = None
+        self.exit_code: int | None = None  # proc_exit's, once called
         runtime.on_suspend = self._on_suspend
 
     # -- the suspend import ----------------------------------------------------
@@ -73,14 +100,26 @@ class _Run:
             self.engine.start_suspend(machine, self.context)
 
     # -- driver ------------------------------------------------------------------
+    def _host_state(self) -> HostState:
+        host = HostState(self.seed)
+        if self.wasi is not None:
+            host.wasi = WasiState.fresh(self.wasi, self.seed)
+            host.wasi.on_clock = self._clock
+        return host
+
+    def _clock(self, clock: int, value: int) -> None:
+        self.obs.clocks.append((clock, value))
+
     def execute(self) -> Observation:
         try:
-            machine = self.runtime.instantiate(HostState(self.seed))
+            machine = self.runtime.instantiate(self._host_state())
         except wasmtime.Trap as exc:  # an out-of-bounds active segment traps instantiation itself
             self.obs.calls = [CallRecord(INSTANTIATE, trap_code(exc), ())]
             self.runtime.on_suspend = None
             return self.obs
         self.initial_pages = machine.program_pages()
+        if self.shadow_stack is not None:
+            self.initial_stack = machine.read_global(machine.slot(self.shadow_stack)).bits
         self._aim(machine)
         plan = self.runtime.layout.calls
         while self._host().call_position < len(plan):
@@ -100,9 +139,14 @@ class _Run:
                     self.obs.exhausted = "resume buffer exhausted while unwinding"
                 self._host().completed.append(CallRecord(spec.name, code, ()))
                 break
-            except (ResumeBufferExhausted, CapExceeded) as exc:  # a capacity limit, not a divergence
+            except (ResumeBufferExhausted, CapExceeded, OutputExceeded) as exc:  # a capacity limit, not a divergence
                 self.obs.exhausted = str(exc)
                 machine = self.runtime.machine  # type: ignore[assignment]
+                break
+            except ProcExit as exc:  # the program ended itself: an outcome (exit code), not a trap
+                self.exit_code = exc.code
+                machine = self.runtime.machine  # type: ignore[assignment]
+                self._host().completed.append(CallRecord(spec.name, None, ()))
                 break
             self._host().completed.append(CallRecord(spec.name, None, results))
             self._host().call_position += 1
@@ -150,7 +194,10 @@ class _Run:
         del machine, snap
         runtime.machine = None  # drop the Store and Instance
         decoded = snapshot_codec.decode(data, module_sha256=runtime.sha256)
-        fresh = runtime.instantiate(HostState.from_image(self.seed, decoded.host))
+        host = HostState.from_image(self.seed, decoded.host)
+        if host.wasi is not None:
+            host.wasi.on_clock = self._clock
+        fresh = runtime.instantiate(host)
         context.restores += 1
         engine.restore(fresh, decoded, context)
         self._aim(fresh)
@@ -163,6 +210,7 @@ class _Run:
         """What the suspension at CROSSING reaches (liveness counters; nothing here is judged)."""
         layout, initial = self.runtime.layout, self.runtime.initial_tables or {}
         program = [s for s in layout.memories if s.origin == "program"]
+        wasi = self._host().wasi
         return Probe(
             crossing, by_key.get(SITE_KEY) or 0, by_key.get(DEPTH_KEY) or 0, grown,
             table_changed=any(t.entries != initial.get(t.index) for t in tables
@@ -170,6 +218,9 @@ class _Run:
             dropped=any(bits for key, bits in by_key.items() if key.startswith(_DROPPED)),
             memory64=any(s.type == "memory64" for s in program),
             memories=len(program),
+            shadow_stack=self.shadow_stack is not None and by_key.get(self.shadow_stack) != self.initial_stack,
+            files_open=wasi is not None and any(fd > PREOPEN_FD for fd in wasi.fds),
+            output_written=wasi is not None and bool(wasi.stdout or wasi.stderr),
         )
 
     def _finish(self, machine: Machine) -> Observation:
@@ -185,5 +236,10 @@ class _Run:
             obs.exhausted = obs.exhausted or str(exc)
         if self.has_counter:
             obs.crossings = obs.globals[CROSSINGS_KEY].bits
+        if host.wasi is not None:
+            returned = not obs.exhausted and len(host.completed) == len(layout.calls) \
+                and all(c.trap is None for c in host.completed)
+            obs.wasi = host.wasi.outcome(self.exit_code if self.exit_code is not None else 0 if returned else None)
+            host.wasi.on_clock = None
         self.runtime.on_suspend = None
         return obs

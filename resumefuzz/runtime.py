@@ -25,7 +25,7 @@ import wasmtime
 
 from . import limits, wasmtime_api
 from .abi import (CAPPED, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, MEMORY64, REDROP, SAVE, STATE_MEMORY,
-                  SUSPEND, CallSpec, Layout, Slot, fn_export, fn_index)
+                  SUSPEND, WASI_IMPORTS, WASI_MODULE, CallSpec, Layout, Slot, fn_export, fn_index, program_key)
 from .bounds import capped_message
 from .errors import Inconclusive, Unsupported
 from .host import HostState
@@ -64,10 +64,13 @@ def _signed(bits: int, type_: str) -> int:
     return bits - (1 << width) if bits >> (width - 1) else bits
 
 
-def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool) -> wasmtime.Config:
-    """The wasmtime configuration of every run (the compile child builds the same one)."""
+def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool,
+            epoch_interruption: bool = False) -> wasmtime.Config:
+    """The wasmtime configuration of every run (the compile child builds the same one); EPOCH_INTERRUPTION
+    for a run bounded in wall-clock time too (the WASI reference run)."""
     config = wasmtime.Config()
     config.consume_fuel = True
+    config.epoch_interruption = epoch_interruption
     config.wasm_memory64 = True  # 64-bit memories (memory64); on by default in wasmtime 50, stated here
     config.cranelift_nan_canonicalization = canonicalize_nans
     if max_wasm_stack is not None:
@@ -107,28 +110,22 @@ _EXIT_COMPILE_ERROR = 3
 
 
 def _compile_in_child(wasm: bytes, settings: dict[str, Any], what: str, timeout: float) -> bytes:
-    from .process import die_with_parent, kill_group
+    from .process import run_bounded
 
     env = dict(os.environ)
     package_root = str(Path(__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(settings)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True,
-                            preexec_fn=die_with_parent)
     try:
-        artifact, error = proc.communicate(wasm, timeout=timeout)
+        code, artifact, error = run_bounded([sys.executable, "-c", _CHILD, json.dumps(settings)], input=wasm,
+                                            timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        kill_group(proc)
         raise Inconclusive(f"compiling the {what} module ({len(wasm)} bytes) took longer than {timeout:g} s "
                            f"(COMPILE_TIMEOUT; override with {limits.COMPILE_TIMEOUT_ENV})") from None
-    except BaseException:
-        kill_group(proc)
-        raise
-    if proc.returncode == _EXIT_COMPILE_ERROR:
+    if code == _EXIT_COMPILE_ERROR:
         raise Unsupported(f"wasmtime cannot compile the {what} module: {_first_line(error.decode(errors='replace'))}")
-    if proc.returncode != 0 or not artifact:
+    if code != 0 or not artifact:
         raise Inconclusive(f"compiling the {what} module ({len(wasm)} bytes) in a child process failed "
-                           f"(exit {proc.returncode}): {_first_line(error.decode(errors='replace'))}")
+                           f"(exit {code}): {_first_line(error.decode(errors='replace'))}")
     return artifact
 
 
@@ -156,6 +153,10 @@ def _output(me: "weakref.ref[Runtime]", kind: str) -> Callable[[int], None]:
 
 def _input(me: "weakref.ref[Runtime]", kind: str) -> Callable[[], int]:
     return lambda: _alive(me)._host().next_input(kind)
+
+
+def _wasi(me: "weakref.ref[Runtime]", name: str) -> Callable[..., int | None]:
+    return lambda caller, *args: _alive(me)._wasi(caller, name, args)
 
 
 class Runtime:
@@ -189,6 +190,12 @@ class Runtime:
         linker.define_func(SUSPEND.module, SUSPEND.name, _func_type(SUSPEND.signature),
                            lambda caller: _alive(me)._suspend(caller), access_caller=True)
         linker.define_func(CAPPED.module, CAPPED.name, _func_type(CAPPED.signature), _capped)
+        for name, signature in WASI_IMPORTS.items():  # the harness's own WASI host (resumefuzz.wasi.host)
+            linker.define_func(WASI_MODULE, name, _func_type(signature), _wasi(me, name), access_caller=True)
+        #: the module imports WASI: its runs carry a WasiState (HostState.wasi)
+        self.wasi = any(i.module == WASI_MODULE for i in self.module.imports)
+        #: the memory WASI functions address: the program's memory 0
+        self.wasi_memory = next((s.export for s in layout.memories if s.key == program_key("memory", 0)), None)
         self.pre = linker.instantiate_pre(self.module)
         self._kinds: dict[str, tuple[tuple[int, ...], tuple[int, ...]] | None] = {}
         self.state_size = max((s.offset + WIDTH[s.type] for s in layout.globals if s.offset >= 0), default=0)
@@ -211,6 +218,13 @@ class Runtime:
         assert self.machine is not None and self.on_suspend is not None, "suspend import reached with no handler"
         with self.machine.inside(caller):
             self.on_suspend()
+
+    def _wasi(self, caller: wasmtime.Caller, name: str, args: tuple[int, ...]) -> int | None:
+        """WASI function NAME, on the run's WasiState, addressing the program's memory 0."""
+        wasi = self._host().wasi
+        assert self.machine is not None and wasi is not None, f"WASI import {name} reached with no WASI state"
+        with self.machine.inside(caller):
+            return wasi.call(name, _GuestMemory(self.machine, self.wasi_memory), args)
 
     def instantiate(self, host: HostState) -> "Machine":
         store = wasmtime.Store(self.wasmtime_engine)
@@ -242,6 +256,27 @@ def _func_type(signature: Signature) -> wasmtime.FuncType:
 
 def _capped(kind: int, index: int, total: int) -> None:
     raise CapExceeded(capped_message(kind, index, total))
+
+
+class _GuestMemory:
+    """The program's memory 0 as the WASI host sees it (:class:`resumefuzz.wasi.host.GuestMemory`);
+    a module without one has a memory of size 0 (every access is EFAULT)."""
+
+    def __init__(self, machine: "Machine", export: str | None) -> None:
+        self.machine, self.export = machine, export
+
+    def size(self) -> int:
+        if self.export is None:
+            return 0
+        return int(self.machine.exports[self.export].data_len(self.machine.ctx))
+
+    def read(self, offset: int, length: int) -> bytes:
+        assert self.export is not None
+        return self.machine.read_memory(self.export, offset, length)
+
+    def write(self, offset: int, data: bytes) -> None:
+        assert self.export is not None
+        self.machine.write_memory(self.export, offset, data)
 
 
 class _Inside:

@@ -1,7 +1,10 @@
 """The snapshot format (version :data:`FORMAT_VERSION`): a :class:`~resumefuzz.state.Snapshot` as bytes.
 
 See docs/snapshot-format.md for the byte layout; the state it carries is
-modelled in :mod:`resumefuzz.state`.
+modelled in :mod:`resumefuzz.state`.  Version 4 added the WASI host state of a
+WASI program at the end of section HOST (:class:`resumefuzz.wasi.host.WasiState`,
+whose own byte form bounds every count and length by limits.WASI_*); a version 3
+snapshot is refused in one line.
 
 Version rule: any change of the encoding bumps :data:`FORMAT_VERSION` (the
 decoder accepts exactly its own version, so an old snapshot is refused in one
@@ -20,6 +23,7 @@ from typing import TypeVar
 from .limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
 from .state import BLOCK_SIZE, PAGE_SIZE, CallRecord, Event, GlobalImage, HostImage, MemoryImage, Snapshot, TableImage
 from .values import REF_TYPES, WIDTH, Value
+from .wasi.host import WasiState, WasiStateError
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "SnapshotError", "decode", "encode", "nonzero_pages"]
 
@@ -29,10 +33,12 @@ class SnapshotError(ValueError):
 
 
 MAGIC = b"RFZSNAP\0"
-#: 3: each memory records its index type (i32 or i64, memory64) and its page count and maximum as u64
+#: 4: the HOST section ends with the WASI host state of a WASI program (a flag, then the
+#: :meth:`~resumefuzz.wasi.host.WasiState.encode` bytes: descriptors, offsets, files, clocks, random
+#: position, stdout/stderr, exit code); 3: each memory records its index type (i32 or i64, memory64) and its page count and maximum as u64
 #: (a 64-bit memory's declared maximum may exceed u32); 2: memory stored in 4 KiB blocks (1 stored
 #: whole 64 KiB pages)
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 
 #: The fixed section sequence: every tag exactly once, in this order.
 _TAGS = (b"MODL", b"ENGN", b"HOST", b"GLOB", b"MEMS", b"TABL", b"RSUM")
@@ -207,6 +213,13 @@ def _encode_host(w: _Writer, host: HostImage) -> None:
         w.count(call.results, f"call #{i} results")
         for j, result in enumerate(call.results):
             w.value(result, f"call #{i} result #{j}")
+    w.flag(host.wasi is not None, "WASI state flag")
+    if host.wasi is not None:
+        if not isinstance(host.wasi, WasiState):
+            raise w.error(f"WASI state must be a WasiState, got {type(host.wasi).__name__}")
+        data = host.wasi.encode()
+        w.u32(len(data), "WASI state length")
+        w.raw(data)
 
 
 def _encode_globals(w: _Writer, globals_: Sequence[GlobalImage]) -> None:
@@ -471,7 +484,14 @@ def _decode_host(r: _Reader) -> HostImage:
         n_results = r.count(f"results of call #{i}", _VALUE_MIN)
         results = tuple(r.value(f"call #{i} result #{j}") for j in range(n_results))
         completed.append(CallRecord(name, trap, results))
-    return HostImage(outputs, input_position, call_position, tuple(completed))
+    wasi = None
+    if r.flag("WASI state flag"):
+        raw = r.take(r.u32())
+        try:
+            wasi = WasiState.decode(raw)
+        except WasiStateError as exc:
+            raise r.error(str(exc)) from None
+    return HostImage(outputs, input_position, call_position, tuple(completed), wasi)
 
 
 def _decode_globals(r: _Reader) -> tuple[GlobalImage, ...]:

@@ -11,8 +11,12 @@ compares the images of finished runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .values import Value
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .wasi.host import WasiState
 
 __all__ = ["BLOCK_SIZE", "PAGE_SIZE", "CallRecord", "Event", "GlobalImage", "HostImage", "MemoryImage", "Snapshot",
            "TableImage"]
@@ -69,6 +73,9 @@ class HostImage:
     input_position: int  # how many values of the input stream were consumed
     call_position: int  # index in the call plan of the call in progress
     completed: tuple[CallRecord, ...]  # calls finished before the suspension
+    #: a WASI program's host state (descriptors, offsets, files, clocks, random position, output), a
+    #: copy owned by the image; None for a program that does not import WASI
+    wasi: "WasiState | None" = None
 
 
 @dataclass(frozen=True, slots=True)

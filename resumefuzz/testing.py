@@ -16,7 +16,8 @@ Run it against your engine from any test suite::
 * on each of :data:`PROGRAMS` (operand-stack values and locals of every value
   type, globals incl. a signalling NaN and a hidden one, host input/output and
   a start function, memory growth (32- and 64-bit), two memories, a dropped
-  passive segment, tables, deep calls): the transform output
+  passive segment, tables, deep calls, a WASI command's stdout, open file,
+  clock and random stream): the transform output
   is valid and the module behaves the same (A vs B), the engine declares
   private only state it added, and suspending at every crossing (and at
   single crossings spread over the run) is transparent (B vs C) and really
@@ -188,6 +189,39 @@ PROGRAMS: dict[str, str] = {
     (local.set $r (call $sum (i32.const 12)))
     (call $out (local.get $r))
     (local.get $r)))""",
+    # a WASI command: stdout, stderr, a file open at an offset, clock readings and random bytes across
+    # suspensions, and an exit code from the argument count read after them
+    "wasi-host-state": """(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "log.txt")
+  (data (i32.const 32) "tick\\n")
+  (func (export "_start") (local $i i32) (local $fd i32)
+    ;; log.txt in the preopened directory (fd 3), created and truncated; its fd lands at 64
+    (drop (call $open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 7) (i32.const 9)
+                      (i64.const -1) (i64.const -1) (i32.const 0) (i32.const 64)))
+    (local.set $fd (i32.load (i32.const 64)))
+    (i32.store (i32.const 0) (i32.const 32))  ;; iovec 0: "tick\\n"
+    (i32.store (i32.const 4) (i32.const 5))
+    (i32.store (i32.const 8) (i32.const 128))  ;; iovec 8: 8 random bytes
+    (i32.store (i32.const 12) (i32.const 8))
+    (loop $l
+      (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 72)))
+      (drop (call $write (local.get $fd) (i32.const 0) (i32.const 1) (i32.const 72)))
+      (drop (call $clock (i32.const 1) (i64.const 0) (i32.const 96)))
+      (drop (call $random (i32.const 128) (i32.const 8)))
+      (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 72)))
+      (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 72)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 4))))
+    (drop (call $args (i32.const 200) (i32.const 204)))
+    (call $exit (i32.add (i32.load (i32.const 200)) (i32.const 40)))))""",
 }
 
 #: where the contract's programs may be suspended, and when (every crossing, then single ones)

@@ -48,6 +48,20 @@ from .values import REF_TYPES
 
 MODES = ("entry", "loop", "call", "all")
 DEFAULT = "all"
+#: the default for a WASI program (a compiled one, as users suspend): with ``all``, wasi-libc's
+#: printf alone makes a prepared module of 1-2 MB that wasmtime cannot compile within the compile
+#: budget; loop heads keep it ~250 KB and still suspend hundreds of times in a typical program
+WASI_DEFAULT = "loop"
+
+
+def default_for(wasm: bytes) -> str:
+    """The yield-point spec ``check`` uses when none is given: WASI_DEFAULT for a module importing
+    WASI (:data:`resumefuzz.abi.WASI_MODULE`), DEFAULT otherwise."""
+    from . import wasmtools
+    from .abi import WASI_MODULE
+
+    marker = f'(import "{WASI_MODULE}" '
+    return WASI_DEFAULT if WASI_MODULE.encode() in wasm and marker in wasmtools.print_text(wasm) else DEFAULT
 
 _YIELD = symbol("yield")
 _SITE = symbol("site")

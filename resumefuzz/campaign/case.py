@@ -18,8 +18,13 @@ from .plan import CasePlan, Options
 UNSUPPORTED, ENGINE_ERROR, TRANSFORM_HANG, ERROR = "unsupported", "engine_error", "transform_hang", "error"
 #: the engine refused a valid module (an ``engine-rejects-valid`` finding; not judged for transparency)
 ENGINE_DEFECT = "engine_defect"
+#: the harness's WASI host disagreed with wasmtime's WASI (a harness bug; written as a finding of kind
+#: HOST_MISMATCH_KIND, never judged for transparency)
+HOST_MISMATCH = "host_mismatch"
+HOST_MISMATCH_KIND = "harness-wasi-mismatch"
 #: what a case can come to: judged (equal, divergent), inconclusive (a budget ran out), or not judged
-STATUSES = (EQUAL, DIVERGENT, INCONCLUSIVE, UNSUPPORTED, ENGINE_DEFECT, ENGINE_ERROR, TRANSFORM_HANG, ERROR)
+STATUSES = (EQUAL, DIVERGENT, INCONCLUSIVE, UNSUPPORTED, ENGINE_DEFECT, ENGINE_ERROR, TRANSFORM_HANG, ERROR,
+            HOST_MISMATCH)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,15 @@ class CaseResult:
     dropped: int = 0  # suspensions after a data or element segment drop
     memory64: int = 0  # suspensions in a module with a 64-bit memory
     multi_memory: int = 0  # suspensions in a module with two or more program memories
+    shadow_stack: int = 0  # suspensions of a WASI program with its shadow stack (__stack_pointer) in use
+    files_open: int = 0  # suspensions of a WASI program holding a file it opened
+    output_written: int = 0  # suspensions of a WASI program after it wrote to stdout or stderr
+    wasi: bool = False  # the case is a WASI program (run against the harness's WASI host)
+    #: the harness's WASI host disagreed with wasmtime's WASI on the straight run (a harness bug)
+    host_mismatch: str = ""
+    host_check: str = ""  # the WASI cross-check's status: "agree", "disagree", "skipped" ("" when not run)
     profile: str = ""  # the profile the case was made with (the plan's)
+    generator: str = ""  # the generator that made it (a composite's member)
     binaryen: str = ""  # the Binaryen release the engine ran (its major version), "" for other engines
     allowances: dict[str, int] = field(default_factory=dict)  # transform-policy allowances, by kind
     finding: RecordedFinding | None = None
@@ -96,7 +109,7 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     engine = get_engine(plan.engine)
     _configure(engine, options)
     result = _judge(plan, options, engine, notify, deadline)
-    result.profile, result.binaryen = plan.profile, binaryen_release(engine)
+    result.profile, result.binaryen, result.generator = plan.profile, binaryen_release(engine), plan.generator
     return result
 
 
@@ -108,7 +121,7 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
     case = generate(plan)
     try:
         prep = prepare(case.wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
-        judge = Judge(prep, plan.seed)
+        judge = Judge(prep, plan.seed, case.wasi)
     except TransformTimeout as exc:  # the system under test hung: a finding, as a hanging run is
         return CaseResult(TRANSFORM_HANG, str(exc))
     except EngineError as exc:
@@ -129,9 +142,19 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
         return CaseResult(UNSUPPORTED, str(exc))
     except Inconclusive as exc:
         return CaseResult(INCONCLUSIVE, str(exc))
-    result = CaseResult(EQUAL, crossings=judge.crossings)
+    result = CaseResult(EQUAL, crossings=judge.crossings, wasi=judge.inputs is not None)
     if judge.inconclusive:
         result.status = INCONCLUSIVE
+        return result
+    result.host_check = judge.host_check.status if judge.host_check is not None else ""
+    if judge.host_check is not None and judge.host_check.status == "disagree":
+        from .findings import unjudged_finding
+
+        result.status, result.why = HOST_MISMATCH, judge.host_check.detail
+        result.host_mismatch = judge.host_check.detail
+        signature, written = unjudged_finding(options.out, plan, f"HARNESS BUG: {result.why}", kind=HOST_MISMATCH_KIND)
+        size = Size(len(case.wasm), 0)
+        result.finding = RecordedFinding(signature, written, [HOST_MISMATCH_KIND], size, size, False)
         return result
     try:
         finding = judge.transform()  # may compile a NaN-canonicalizing pair (budgets apply)
@@ -186,6 +209,9 @@ def tally(result: CaseResult, run: Observation, sites: Any) -> None:
         result.dropped += probe.dropped
         result.memory64 += probe.memory64
         result.multi_memory += probe.memories >= 2
+        result.shadow_stack += probe.shadow_stack
+        result.files_open += probe.files_open
+        result.output_written += probe.output_written
 
 
 def _configure(engine: Any, options: Options) -> None:

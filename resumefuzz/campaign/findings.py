@@ -26,7 +26,7 @@ from typing import Any
 from resumefuzz.fuzz import GeneratedCase, get_generator
 
 from .. import versions
-from ..checker import DIVERGENT, Finding, Judge
+from ..checker import DIVERGENT, WASI_FILE, Finding, Judge
 from ..files import write_atomic
 from ..errors import EngineDefect
 from ..minimize import DefectPredicate, Predicate, minimize_schedule, reduce_lines
@@ -54,7 +54,7 @@ def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge:
     spec = "none" if not schedule.crossings else f"{schedule.label};spread:8"
     if finding.schedule is not None and not schedule.label.startswith("at:"):
         spec = "at:" + ",".join(map(str, schedule.crossings))
-    predicate = _predicate(plan, spec, facets)
+    predicate = _predicate(plan, spec, facets, case)
     written = case
     cut = options.shrink_attempts > 0 and time.time() >= deadline
     if options.shrink_attempts > 0 and not cut:
@@ -65,7 +65,7 @@ def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge:
     verdict = predicate.verdict(written.wasm)
     if verdict is None or verdict.status != DIVERGENT:
         written = case
-        verdict = predicate.verdict(written.wasm) or _predicate(plan, CAMPAIGN_SCHEDULE, facets).verdict(written.wasm)
+        verdict = predicate.verdict(written.wasm) or _predicate(plan, CAMPAIGN_SCHEDULE, facets, case).verdict(written.wasm)
         spec = spec if verdict is not None and verdict.status == DIVERGENT else CAMPAIGN_SCHEDULE
     after = Size(len(written.wasm), len(schedule.crossings))
     found = None if verdict is None else Outcome(verdict.status, verdict.headline + " (as found)", 0.0, plan.engine)
@@ -249,16 +249,26 @@ def _case_files(plan: CasePlan, case: GeneratedCase, fields: dict[str, Any], rep
         "module.wasm": case.wasm,
         "case.json": json.dumps({**asdict(plan), **case.record, **fields}, indent=2),
         "report.txt": report,
-        "replay": _replay_script(_predicate(plan, spec, [])),
+        "replay": _replay_script(_predicate(plan, spec, [], case)),
     }
     if case.input is not None:
         files["smith-input.bin"] = case.input
+    if case.wasi is not None:  # a WASI program: its inputs (the replay line reads them) ...
+        files[WASI_FILE] = json.dumps(case.wasi.to_json(), indent=2) + "\n"
+    if case.source is not None:  # ... and the source it was compiled from, to read
+        files[SOURCE_FILE] = case.source
     return files
 
 
-def _predicate(plan: CasePlan, spec: str, facets: list[str]) -> Predicate:
-    """Judging as PLAN does under schedule SPEC; interesting when it diverges on one of FACETS."""
-    return Predicate(plan.engine, plan.seed, spec, plan.yield_points, plan.wasmtime_opt, tuple(facets))
+#: a finding's copy of the source its module was compiled from (a compiled-C generator's program)
+SOURCE_FILE = "program.c"
+
+
+def _predicate(plan: CasePlan, spec: str, facets: list[str], case: GeneratedCase | None = None) -> Predicate:
+    """Judging as PLAN does under schedule SPEC (a WASI CASE with its inputs); interesting when it
+    diverges on one of FACETS."""
+    wasi = None if case is None or case.wasi is None else case.wasi.to_json()
+    return Predicate(plan.engine, plan.seed, spec, plan.yield_points, plan.wasmtime_opt, tuple(facets), wasi)
 
 
 def _replay_script(predicate: Predicate) -> str:

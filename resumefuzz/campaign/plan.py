@@ -79,10 +79,10 @@ class CasePlan:
 
         engines = options.engines
         engine = draw_spec(engines[0] if len(engines) == 1 else pick(_ENGINE_SALT, engines), pick)
-        member = get_generator(options.generator).member(seed)
+        member = get_generator(options.generator).member(seed, None if options.profile == ALL else options.profile)
         profile = pick(_PROFILE_SALT, tuple(sorted(member.profiles))) if options.profile == ALL else options.profile
         return cls(index, seed, member.name, profile, engine,
-                   pick(_YIELD_SALT, _YIELD_CHOICES), pick(_WASMTIME_SALT, _WASMTIME_OPT),
+                   pick(_YIELD_SALT, member.yield_points or _YIELD_CHOICES), pick(_WASMTIME_SALT, _WASMTIME_OPT),
                    pick(_SCHEDULE_SALT, _SCHEDULE_CHOICES))
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE
-from .case import ENGINE_DEFECT, ENGINE_ERROR, ERROR, UNSUPPORTED, CaseResult
+from .case import ENGINE_DEFECT, ENGINE_ERROR, ERROR, HOST_MISMATCH, UNSUPPORTED, CaseResult
 from .plan import Options
 
 
@@ -25,6 +25,7 @@ class Stats:
     #: the engine refused a valid module (engine-rejects-valid findings; not judged, see `gate`)
     engine_defects: int = 0
     errors: int = 0  # harness errors (a bug in resumefuzz itself)
+    host_mismatches: int = 0  # the harness's WASI host disagreed with wasmtime's WASI (a harness bug, a finding)
     crashes: int = 0
     hangs: int = 0
     memory: int = 0
@@ -42,6 +43,14 @@ class Stats:
     drop_suspensions: int = 0  # suspensions after a data or element segment drop
     memory64_suspensions: int = 0  # suspensions in a module with a 64-bit memory
     multi_memory_suspensions: int = 0  # suspensions in a module with two or more program memories
+    # WASI programs (compiled code against the harness's WASI host)
+    wasi_cases: int = 0  # cases that were WASI programs
+    shadow_stack_suspensions: int = 0  # ... suspended with the shadow stack (__stack_pointer) in use
+    files_open_suspensions: int = 0  # ... suspended holding a file they opened
+    output_written_suspensions: int = 0  # ... suspended after writing to stdout or stderr
+    generator_cases: dict[str, int] = field(default_factory=dict)  # cases by the generator that made them
+    #: WASI programs' straight runs checked against wasmtime's WASI, by outcome (agree, disagree, skipped)
+    host_checks: dict[str, int] = field(default_factory=dict)
     #: suspensions by the Binaryen release the engine ran (major version; a release whose cases never
     #: suspended is listed with 0)
     binaryen_suspensions: dict[str, int] = field(default_factory=dict)
@@ -74,7 +83,7 @@ class Stats:
 
     @property
     def unjudged(self) -> int:
-        return self.unsupported + self.engine_defects + self.engine_errors + self.errors
+        return self.unsupported + self.engine_defects + self.engine_errors + self.errors + self.host_mismatches
 
     def add(self, result: CaseResult) -> None:
         """Count a case a worker finished (a transform hang is counted by :meth:`lost`)."""
@@ -89,6 +98,14 @@ class Stats:
         self.drop_suspensions += result.dropped
         self.memory64_suspensions += result.memory64
         self.multi_memory_suspensions += result.multi_memory
+        self.wasi_cases += result.wasi
+        self.shadow_stack_suspensions += result.shadow_stack
+        self.files_open_suspensions += result.files_open
+        self.output_written_suspensions += result.output_written
+        if result.host_check:
+            self.host_checks[result.host_check] = self.host_checks.get(result.host_check, 0) + 1
+        if result.generator:
+            self.generator_cases[result.generator] = self.generator_cases.get(result.generator, 0) + 1
         if result.binaryen:
             self.binaryen_suspensions[result.binaryen] = (self.binaryen_suspensions.get(result.binaryen, 0)
                                                           + result.suspensions)
@@ -118,6 +135,8 @@ class Stats:
             _tally(self.engine_error_reasons, result.why)
         elif result.status == ERROR:
             self.errors += 1
+        elif result.status == HOST_MISMATCH:
+            self.host_mismatches += 1
         else:
             raise ValueError(f"not a counted case status: {result.status!r}")
 
@@ -166,6 +185,9 @@ def gate(stats: Stats, options: Options) -> tuple[int, str | None]:
     known Binaryen front-end defect, hit by a fifth of ``core`` modules, would
     fail every campaign.)
     """
+    if stats.host_mismatches:
+        return EXIT_DIVERGED, (f"{stats.host_mismatches} case(s) where the harness's WASI host disagreed with "
+                               f"wasmtime's WASI (harness bugs, written under {options.out / 'findings'})")
     if stats.diverged or stats.findings or stats.known:
         known = f", {len(stats.known)} already recorded in {options.out / 'findings'}" if stats.known else ""
         return EXIT_DIVERGED, f"{stats.diverged} case(s) diverged ({len(stats.findings)} new finding(s){known})"
@@ -194,6 +216,9 @@ REACH: dict[str, tuple[tuple[str, str], ...]] = {
     "tables": (("table_suspensions", "after a table change"), ("drop_suspensions", "after a segment drop")),
     "memory64": (("memory64_suspensions", "with a 64-bit memory"),),
     "multi-memory": (("multi_memory_suspensions", "with two or more memories"),),
+    "c": (("shadow_stack_suspensions", "with the shadow stack in use"),
+          ("output_written_suspensions", "after output was written"),
+          ("files_open_suspensions", "with a file open")),
 }
 
 
@@ -210,6 +235,9 @@ def unreached(stats: Stats) -> list[str]:
         for name, what in counters:
             if cases and not getattr(stats, name):
                 lines.append(f"{cases} case(s) of profile {profile}, yet no suspension {what} ({name} 0)")
+    if stats.wasi_cases and not stats.host_checks.get("agree"):
+        lines.append(f"{stats.wasi_cases} WASI program(s), yet none was confirmed by wasmtime's WASI "
+                     f"(host_checks: {stats.host_checks or 'none'})")
     lines += [f"Binaryen {version} ran, yet never suspended" for version, count in
               sorted(stats.binaryen_suspensions.items()) if count == 0]
     return lines
@@ -263,6 +291,7 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"  equal {stats.equal} · divergent {stats.divergent} · inconclusive {stats.inconclusive} · "
         f"unsupported {stats.unsupported} · engine defects {stats.engine_defects} · "
         f"engine errors {stats.engine_errors} · harness errors {stats.errors} · "
+        + (f"WASI host mismatches {stats.host_mismatches} · " if stats.host_mismatches else "") +
         f"crashes {stats.crashes} · hangs {stats.hangs} · memory {stats.memory}"
         + (f" · cut at the deadline {stats.cut}" if stats.cut else ""),
         f"  suspensions {stats.suspensions} in {stats.cases_suspended} case(s): {stats.stack_suspensions} with values "
@@ -272,6 +301,11 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         "  suspensions by Binaryen release: "
         + (", ".join(f"{v} {n}" for v, n in sorted(stats.binaryen_suspensions.items())) or "none"),
         "  cases by profile: " + (", ".join(f"{p} {n}" for p, n in sorted(stats.profile_cases.items())) or "none"),
+        "  cases by generator: " + (", ".join(f"{g} {n}" for g, n in sorted(stats.generator_cases.items())) or "none"),
+        f"  WASI programs {stats.wasi_cases}: suspensions {stats.shadow_stack_suspensions} with the shadow stack in "
+        f"use, {stats.files_open_suspensions} with a file open, {stats.output_written_suspensions} after output "
+        f"was written; checked against wasmtime's WASI: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(stats.host_checks.items())) or "none"),
         *(f"  warning: {line}" for line in unreached(stats)),
         "  transform policy allowances (A vs B, optimizing engines): "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),

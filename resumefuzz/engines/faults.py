@@ -16,6 +16,15 @@ base's saved-stack accessors (``saved_stack``/``with_saved_stack``) and the
 run context.  What a snapshot holds is the base's.  The transform faults,
 ``uninstrumented-import`` and ``wrong-list``, can only be planted into a
 base whose transform is Binaryen's Asyncify pass (see :func:`inapplicable`).
+
+The host-state faults (:data:`WASI_FAULTS`) are bugs of a host restoring a
+WASI program's state: the base restores, then the restored
+:class:`~resumefuzz.wasi.host.WasiState` (``machine.runtime.host.wasi``) is
+perturbed -- stdout's last line lost, stdout since the previous restore
+written again, open files' offsets at 0, the highest opened descriptor
+missing, clocks back at their initial values, the random stream back at 0.
+Like every fault, one with nothing to perturb (no WASI, nothing written or
+opened or read yet) leaves the restore alone.
 """
 
 from __future__ import annotations
@@ -27,8 +36,11 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import BadInput
+from ..limits import WASI_MAX_OUTPUT_BYTES
 from ..abi import NEVER, START_CALL, START_EXPORT, TARGET_KEY, fn_index, is_call_export
 from ..values import Value
+from ..wasi import PREOPEN_FD
+from ..wasi.host import FILE, initial_clocks
 from .asyncify import AsyncifyEngine
 from .interface import Engine, RunContext
 
@@ -37,6 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..callgraph import CallGraph
     from ..runtime import Machine
     from ..state import Snapshot
+    from ..wasi.host import WasiState
 
 #: the engine a fault is planted into when the spec names no base
 DEFAULT_BASE = "asyncify"
@@ -227,6 +240,97 @@ def _skip_second_memory(engine: "FaultyEngine", machine: "Machine", snapshot: "S
              context)
 
 
+def _wasi(machine: "Machine") -> "WasiState | None":
+    """The restored WASI host state of MACHINE (None: the program imports no WASI)."""
+    host = machine.runtime.host
+    return None if host is None else host.wasi
+
+
+def _lose_stdout_tail(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                      context: RunContext) -> None:
+    """Restore, then drop stdout's last line (everything after the newline before it: a host that
+    saves only what it has flushed line by line, and loses the line written last)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None and wasi.stdout:
+        del wasi.stdout[wasi.stdout.rfind(b"\n", 0, len(wasi.stdout) - 1) + 1:]
+
+
+def _repeat_stdout(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
+    """Restore, then write again what the program wrote to stdout since the previous restore of this
+    run (since its start, at the first): a journal of host calls replayed on resume, as Wasmer's
+    was until ``--skip-journal-stdio``."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None:
+        mark = context.state.get("stdout_mark", 0)
+        room = max(0, WASI_MAX_OUTPUT_BYTES - len(wasi.stdout))  # what a snapshot's WASI state may hold
+        wasi.stdout.extend(wasi.stdout[mark:mark + room])
+        context.state["stdout_mark"] = len(wasi.stdout)
+
+
+def _reset_file_offset(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                       context: RunContext) -> None:
+    """Restore, then set every open file's offset to 0 (a descriptor table restored by reopening
+    each file by path, without seeking it back)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None:
+        for descriptor in wasi.fds.values():
+            if descriptor.kind == FILE:
+                descriptor.offset = 0
+
+
+def _close_descriptor(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                      context: RunContext) -> None:
+    """Restore, then drop the highest descriptor the program opened (above the preopened
+    directory): a descriptor table restored one entry short."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    opened = [] if wasi is None else [fd for fd in wasi.fds if fd > PREOPEN_FD]
+    if wasi is not None and opened:
+        del wasi.fds[max(opened)]
+
+
+def _restart_clock(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
+    """Restore, then set every clock back to its value at the start of the run (a host whose
+    virtual clocks are not part of the snapshot: time goes backwards after a resume)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None:
+        wasi.clocks = initial_clocks(wasi.seed)
+
+
+def _restart_random(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                    context: RunContext) -> None:
+    """Restore, then rewind the seeded random stream to its start (a host that reseeds its
+    generator on instantiation: the resumed program reads the same bytes again)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None:
+        wasi.random_position = 0
+
+
+def _lose_stderr(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
+    """Restore, then start stderr empty (a host that journals stdout but not stderr: what the program
+    wrote to stderr before the snapshot is gone)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None and wasi.stderr:
+        wasi.stderr = bytearray()
+
+
+def _lose_environment(engine: "FaultyEngine", machine: "Machine", snapshot: "Snapshot",
+                      context: RunContext) -> None:
+    """Restore, then give the program no arguments and no environment variables (a host that rebuilds
+    its WASI context from defaults on restore: wasi-libc reads the environment lazily, at the first
+    getenv, so a program asking after the resume sees it empty)."""
+    _restore(engine, machine, snapshot, context)
+    wasi = _wasi(machine)
+    if wasi is not None and (wasi.env or wasi.args):
+        wasi.env, wasi.args = [], []
+
+
 def _unwind_path_function(graph: "CallGraph", reaching: frozenset[int]) -> frozenset[int]:
     """``wrong-list``'s omission: one function on the unwind path, deterministically chosen.
 
@@ -266,12 +370,25 @@ FAULTS: dict[str, tuple[Restore, str]] = {
     "forget-drops": (_forget_drops, "trap"),
     "skip-second-memory": (_skip_second_memory, "memory"),
     "truncate-memory64": (_truncate_memory64, "memory"),
+    # host-state faults: the WASI state (resumefuzz.wasi.host.WasiState) restored wrongly
+    "lose-stdout-tail": (_lose_stdout_tail, "stdout"),
+    "repeat-stdout": (_repeat_stdout, "stdout"),
+    "reset-file-offset": (_reset_file_offset, "files"),
+    "close-descriptor": (_close_descriptor, "files"),
+    "restart-clock": (_restart_clock, "clock"),
+    "restart-random": (_restart_random, "stdout"),
+    "lose-stderr": (_lose_stderr, "stderr"),
+    "lose-environment": (_lose_environment, "exit"),
     # a transform fault: the suspending import is not listed, so nothing is instrumented to unwind
     "uninstrumented-import": (_restore, "crossings"),
     # a transform fault: Asyncify's only-list (see the list option) misses one function on the unwind path
     "wrong-list": (_restore, "crossings"),
 }
 
+
+#: faults in the WASI host state a restore hands the program (no-ops for programs without WASI)
+WASI_FAULTS = frozenset({"lose-stdout-tail", "repeat-stdout", "reset-file-offset", "close-descriptor",
+                         "restart-clock", "restart-random", "lose-stderr", "lose-environment"})
 
 #: faults planted in the transform rather than in restore: they need Binaryen's Asyncify pass as the transform
 TRANSFORM_FAULTS = frozenset({"uninstrumented-import", "wrong-list"})

@@ -13,10 +13,14 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "run.py"
 
 def test_the_bench_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(BENCH), "--seconds", "2", "--profile-cases", "4", "--json", str(out)],
+    proc = subprocess.run([sys.executable, str(BENCH), "--seconds", "2", "--profile-cases", "4", "--csmith-seconds", "4",
+                           "--csmith-cases", "1", "--json", str(out)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     results = json.loads(out.read_text())
-    assert {"throughput", "profile", "snapshot", "targets"} <= set(results)
+    assert {"throughput", "profile", "csmith", "snapshot", "targets"} <= set(results)
+    stages = results["csmith"]["stages"]  # compiled programs: C generation and compilation are timed
+    assert stages["generate: csmith"]["seconds"] > 0 and stages["generate: compile C"]["seconds"] > 0
+    assert stages["runs C"]["seconds"] > 0 and results["csmith"]["cases"] > 0
     assert [t["jobs"] for t in results["throughput"]] == [1, 2]
     assert results["profile"]["floor_seconds"] > 0 and results["profile"]["harness_seconds"] > 0

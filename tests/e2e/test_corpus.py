@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -23,10 +24,21 @@ def test_the_corpus_is_well_formed() -> None:
     assert len(CASES) >= 25
 
 
+def test_every_c_program_is_a_case_and_csmith_is_represented() -> None:
+    """Each hand-written C workload (corpus/programs) is compiled and judged by a case; at least one
+    Csmith program is kept as its module with its C source beside it."""
+    programs = {p.resolve() for p in (CORPUS / "programs").glob("*.c")}
+    assert programs and {c.module.resolve() for c in CASES if c.compiled} >= programs
+    kept = [c for c in CASES if c.compiled_from is not None and "csmith" in c.origin]
+    assert kept and all(c.module.suffix == ".wasm" and c.wasi is not None for c in kept)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_replays_as_expected(case: corpus.Case) -> None:
     result = corpus.replay_case(case)
     assert result.outcome == "pass", result.detail
+    if case.wasi is not None or case.compiled:  # a WASI program's case must really suspend it
+        assert re.search(r"\(([1-9]\d*) suspensions\)", result.detail), result.detail
 
 
 def test_every_planted_fault_is_caught_by_some_case() -> None:

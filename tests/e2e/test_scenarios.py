@@ -502,7 +502,7 @@ def kept_snapshot(capsys, tmp_path) -> tuple[Path, Path]:
 def test_inspect_valid_snapshot(capsys, kept_snapshot):
     snap, module = kept_snapshot
     assert main(["inspect", str(snap), "--module", str(module)]) == 0
-    assert capsys.readouterr().out.startswith("snapshot v3, ")  # the file's real format version
+    assert capsys.readouterr().out.startswith("snapshot v4, ")  # the file's real format version
 
 
 @pytest.mark.parametrize("where", [0, 20, 40, -1], ids=["magic", "frame-header", "payload", "last-byte"])

@@ -4,6 +4,7 @@ catches its own difference, reports it under its name, and nothing else fires.""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from resumefuzz.observation import Observation
 from resumefuzz.oracles import FACETS, Leeway, compare
 from resumefuzz.state import PAGE_SIZE, CallRecord, Event, MemoryImage, TableImage
 from resumefuzz.values import Value
+from resumefuzz.wasi import WasiOutcome
 
 SNAN_F32, QNAN_F32 = 0x7FA00001, 0x7FE00001
 
@@ -24,6 +26,8 @@ def observation(label: str = "B") -> Observation:
         memories={"m0": MemoryImage(0, 1, 2, bytes(PAGE_SIZE - 1) + b"\x01")},
         tables={"t0": TableImage(0, "funcref", None, (0, None, 2))},
         crossings=12,
+        wasi=WasiOutcome(b"out\n", b"err\n", 0, (("a.txt", b"abc"), ("d/", b""))),
+        clocks=[(1, 100), (0, 5), (1, 200)],
     )
 
 
@@ -78,9 +82,32 @@ def _mutations() -> dict[str, object]:
     def crossings(o: Observation) -> None:
         o.crossings = 13
 
+    def stdout_twice(o: Observation) -> None:
+        o.wasi = replace(o.wasi, stdout=b"out\nout\n")
+
+    def stderr_lost(o: Observation) -> None:
+        o.wasi = replace(o.wasi, stderr=b"")
+
+    def exit_code(o: Observation) -> None:
+        o.wasi = replace(o.wasi, exit_code=1)
+
+    def file_bytes(o: Observation) -> None:
+        o.wasi = replace(o.wasi, files=(("a.txt", b"abd"), ("d/", b"")))
+
+    def file_missing(o: Observation) -> None:
+        o.wasi = replace(o.wasi, files=(("a.txt", b"abc"),))
+
+    def clock_backwards(o: Observation) -> None:
+        o.clocks[2] = (1, 50)
+
+    def clock_restarted(o: Observation) -> None:
+        o.clocks[1] = (0, 0)
+
     return {"trap": [trap, trap_code, sequence], "result": [result], "output": [output_lost, output_twice],
             "memory": [memory_byte, memory_size], "global": [global_bits, global_missing, funcref_global],
-            "table": [table_entry, table_size], "crossings": [crossings]}
+            "table": [table_entry, table_size], "crossings": [crossings], "stdout": [stdout_twice],
+            "stderr": [stderr_lost], "exit": [exit_code], "files": [file_bytes, file_missing],
+            "clock": [clock_backwards, clock_restarted]}
 
 
 @pytest.mark.parametrize("facet,mutate", [(f, m) for f, ms in _mutations().items() for m in ms],  # type: ignore[union-attr]

@@ -174,7 +174,7 @@ def table(index: int, code: int = 0x70, max_flag: bytes = b"\0", entries: tuple[
 
 
 def host(calls: bytes = b"", n_calls: int = 0) -> bytes:
-    return u32(0) + u64(0) + u32(0) + u32(n_calls) + calls
+    return u32(0) + u64(0) + u32(0) + u32(n_calls) + calls + b"\0"  # no WASI state
 
 
 def split(data: bytes) -> list[tuple[bytes, bytes]]:
@@ -285,9 +285,9 @@ def test_documented_example() -> None:
     example = Snapshot(bytes(range(32)), "asyncify", "{}", HostImage((), 0, 0, ()),
                        (GlobalImage(0, True, Value("i32", 42)),), (), (), b"")
     data = encode(example)
-    assert len(data) == 192
+    assert len(data) == 193
     assert data[0x10:0x1C].hex() == "4d4f444c200000008a7e2691"
-    assert data[0x86:0x94] == u32(1) + glob(0, 1, value("i32", 42))
+    assert data[0x87:0x95] == u32(1) + glob(0, 1, value("i32", 42))
     assert decode(data) == example
 
 
@@ -414,11 +414,13 @@ REJECTIONS: dict[str, tuple[Callable[[], bytes], tuple[str, ...]]] = {
     "bad magic": (lambda: b"NOTSNAP\0" + BASE_BYTES[8:], ("not a resumefuzz snapshot",)),
     "empty": (lambda: b"", ("header", "truncated")),
     "text file": (lambda: b"hello world, this is not a snapshot", ("not a resumefuzz snapshot",)),
-    "version 1 (whole pages)": (lambda: assemble(SECTIONS, version=1), ("header", "version 1", "supports version 3")),
+    "version 1 (whole pages)": (lambda: assemble(SECTIONS, version=1), ("header", "version 1", "supports version 4")),
     "version 2 (32-bit memory sizes)": (lambda: assemble(SECTIONS, version=2),
-                                        ("header", "version 2", "supports version 3")),
-    "version 4": (lambda: assemble(SECTIONS, version=4), ("header", "version 4", "supports version 3")),
-    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 3")),
+                                        ("header", "version 2", "supports version 4")),
+    "version 3 (no WASI state)": (lambda: assemble(SECTIONS, version=3),
+                                  ("header", "version 3", "supports version 4")),
+    "version 5": (lambda: assemble(SECTIONS, version=5), ("header", "version 5", "supports version 4")),
+    "version 0": (lambda: assemble(SECTIONS, version=0), ("version 0", "supports version 4")),
     "nonzero flags": (lambda: assemble(SECTIONS, flags=1), ("header", "flags must be 0")),
     "truncated header": (lambda: BASE_BYTES[:13], ("header", "truncated")),
     "huge section count": (lambda: assemble(SECTIONS, count=NONE), ("section #7 (extra) frame", "truncated")),
@@ -785,7 +787,7 @@ def test_inspect_prints_the_format_version(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_texts_name_the_current_format_version() -> None:
-    assert FORMAT_VERSION == 3
+    assert FORMAT_VERSION == 4
     for text in (snapshot_module.__doc__, SnapshotError.__doc__, encode.__doc__, decode.__doc__):
         assert text and "v1" not in text and "version 1" not in text
     heading = (Path(__file__).resolve().parents[2] / "docs" / "snapshot-format.md").read_text().splitlines()[0]
