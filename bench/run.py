@@ -201,6 +201,58 @@ def csmith_campaign(seconds: float, cases: int, out: Path) -> dict[str, Any]:
             "stages": {s: {"seconds": clock.spent[s], "share": clock.spent[s] / total} for s in stages}}
 
 
+#: a long-running loop that asks the host for input now and then (a control thread's raises land after
+#: host calls): the module of the thread-mode and restore-cost rows
+MODES_LOOP = """
+(module
+  (import "host" "in_i32" (func $in (result i32)))
+  (memory 1)
+  (global $acc (mut i32) (i32.const 7))
+  (func (export "run") (result i32)
+    (local $i i32)
+    (loop $l
+      (global.set $acc (i32.add (i32.mul (global.get $acc) (i32.const 31)) (local.get $i)))
+      (if (i32.eqz (i32.and (local.get $i) (i32.const 15)))
+        (then (global.set $acc (i32.xor (global.get $acc) (call $in)))))
+      (i32.store (i32.and (local.get $i) (i32.const 0xfffc)) (global.get $acc))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 200000))))
+    (global.get $acc)))
+"""
+
+
+def modes(suspensions: int = 20) -> dict[str, Any]:
+    """Issue 15's figures on MODES_LOOP: suspensions per second of a run a control thread suspends
+    (``--signal thread``), and the cost of one restore in another process against one in this process
+    (the same module and schedule of SUSPENSIONS suspensions, each run minus the straight run B)."""
+    from resumefuzz import wasmtools
+    from resumefuzz.checker import Judge
+    from resumefuzz.hop import restoring
+    from resumefuzz.schedule import Schedule
+
+    engine = get_engine("asyncify")
+    prep = prepare(wasmtools.parse(MODES_LOOP), engine, YieldPoints.parse("flag"))
+    judge = Judge(prep, 1)
+    start = time.perf_counter()
+    _, c = judge.thread_run()
+    thread_seconds = time.perf_counter() - start
+    crossings = judge.crossings
+    schedule = Schedule("bench", tuple(crossings * (i + 1) // (suspensions + 1) for i in range(suspensions)))
+    timed: dict[str, float] = {}
+    for place in ("here", "process"):
+        judge.restore = restoring(prep, place, None, 1) if place == "process" else None
+        start = time.perf_counter()
+        _, run = judge.interrupted(schedule)
+        timed[place] = (time.perf_counter() - start - judge.b.seconds) / max(len(run.suspensions), 1)
+        if judge.restore is not None:
+            judge.restore.close()
+    return {"thread_suspensions": len(c.suspensions), "thread_signals": c.signals or 0,
+            "thread_seconds": thread_seconds, "thread_suspensions_per_s": len(c.suspensions) / thread_seconds,
+            "straight_run_seconds": judge.b.seconds, "restores": suspensions,
+            "restore_here_ms": timed["here"] * 1e3, "restore_process_ms": timed["process"] * 1e3,
+            "process_over_here": timed["process"] / timed["here"] if timed["here"] > 0 else None}
+
+
 class _TimedCodec:
     def __init__(self, clock: Clock) -> None:
         self.encode = clock.wrap("snapshot encode", codec.encode)
@@ -311,6 +363,7 @@ def main() -> int:
     results["throughput"] = [throughput(args.seconds, jobs, out) for jobs in (1, 2)]
     results["profile"] = stages_and_floor(args.profile_cases)
     results["csmith"] = csmith_campaign(args.csmith_seconds, args.csmith_cases, out)
+    results["modes"] = modes()
     results["snapshot"] = snapshot_codec()
     results["targets"] = targets(results)
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -355,6 +408,13 @@ def render(r: dict[str, Any]) -> str:
               f"stages of {c['profiled_cases']} cases ({c['profiled_pairs']} pairs):", "",
               "| stage | seconds | share |", "|---|---|---|"]
     lines += [f"| {s} | {v['seconds']:.2f} | {v['share']:.0%} |" for s, v in c["stages"].items()]
+    m = r["modes"]
+    lines += ["", f"control thread (--signal thread, a {m['straight_run_seconds'] * 1e3:.0f} ms loop): "
+              f"{m['thread_suspensions']} suspensions of {m['thread_signals']} raises in {m['thread_seconds']:.2f} s = "
+              f"{m['thread_suspensions_per_s']:.0f} suspensions/s; one restore (suspend, snapshot, restore, resume; "
+              f"{m['restores']} in a run): {m['restore_here_ms']:.1f} ms in this process, {m['restore_process_ms']:.1f} ms "
+              f"in another (--restore-in process) = "
+              + (f"{m['process_over_here']:.0f}x" if m["process_over_here"] else "n/a")]
     lines += [f"instrumented module size: {p['instrumented_size_ratio']:.1f}x the original; instrumented run time "
               f"(B/A): {p['instrumented_run_time_ratio']:.1f}x", "",
               "| memory | pages | codec MB/s | bytes copy MB/s | codec/copy time | snapshot bytes | non-zero bytes |",

@@ -1,5 +1,5 @@
 """Oracles: judge observations of runs (importable as ``resumefuzz.oracles``)."""
 
-from .transparency import FACETS, Divergence, Leeway, compare
+from .transparency import ALL_FACETS, FACETS, RUN_FACETS, Divergence, Leeway, compare
 
-__all__ = ["FACETS", "Divergence", "Leeway", "compare"]
+__all__ = ["ALL_FACETS", "FACETS", "RUN_FACETS", "Divergence", "Leeway", "compare"]

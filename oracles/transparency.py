@@ -41,6 +41,11 @@ from .report import event_context, hexdump_context
 
 FACETS = ("trap", "result", "output", "memory", "global", "table", "crossings", "stdout", "stderr", "exit", "files",
           "clock")
+#: facets the checker judges about a run itself rather than by compare(): a module in yield-point mode flag
+#: suspended with its flag never raised (checker.spurious), a run whose restoring process failed (resumefuzz.hop)
+RUN_FACETS = ("suspensions", "hop")
+#: every facet a verdict can name
+ALL_FACETS = FACETS + RUN_FACETS
 
 
 @dataclass(frozen=True)

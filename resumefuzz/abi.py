@@ -50,6 +50,8 @@ Exports
         __rfz.load                   LOAD: writes every mutable numeric global back from there
         __rfz.redrop                 REDROP: drops again the data/elem segments the run dropped
                                      (only if the program drops any)
+        __rfz.flag                   FLAG_MEMORY: the flag memory (yield-point mode ``flag`` only),
+                                     see Flag
 
 Keys
     Globals, memories and tables are paired across runs, and across the
@@ -61,7 +63,27 @@ Keys
         rfz.target      i64  the crossing whose yield point calls rfz.suspend; NEVER: none (TARGET_KEY)
         rfz.site        i32  the yield site crossed last (SITE_KEY)
         rfz.depth       i32  the program's call depth, a liveness probe (DEPTH_KEY)
+        rfz.flag        the flag memory of yield-point mode ``flag`` (FLAG_KEY, see Flag)
         rfz.dropped.data0, rfz.dropped.elem1, ...   1 once the program dropped that segment
+
+Flag
+    In yield-point mode ``flag`` (:mod:`resumefuzz.yieldpoints`) the prepared
+    module defines one more memory, ``(memory 1 1 shared)``, after the
+    program's, and exports it as ``__rfz.flag`` (FLAG_MEMORY).  Byte
+    FLAG_OFFSET of it is the *flag*: any thread may set it non-zero (a plain
+    byte store into ``wasmtime.SharedMemory.data_ptr()``); every yield point
+    reads it with ``i32.atomic.load8_u`` and calls ``rfz.suspend`` while it is
+    set; on the resume path (the suspend call returning during the rewind) the
+    yield point clears it with ``i32.atomic.store8``.  The crossing named by
+    ``rfz.target`` sets the flag itself first, so a schedule drives the same
+    path a control thread does.  No program instruction names this memory; it
+    is never captured, restored or compared (its Slot, key FLAG_KEY, is
+    skipped): the host carries the byte from the suspended instance to the
+    fresh one.
+    Deviation from an *imported* shared memory: imports come first in the
+    memory index space, so importing it would renumber every program memory
+    (and every unqualified load and store would address it); defining it after
+    the program's and exporting it changes no program index.
 
 Layout
     ``instrumentation.expose`` returns the :class:`Layout` of the final
@@ -82,7 +104,8 @@ from dataclasses import dataclass
 from .values import CARRIER, Signature
 
 __all__ = [
-    "CAPPED", "CROSSINGS_KEY", "CallSpec", "DEPTH_KEY", "HARNESS_MODULE", "HOST_IMPORTS", "HOST_INTERFACE",
+    "CAPPED", "CROSSINGS_KEY", "CallSpec", "DEPTH_KEY", "FLAG_KEY", "FLAG_MEMORY", "FLAG_OFFSET", "HARNESS_MODULE",
+    "HOST_IMPORTS", "HOST_INTERFACE",
     "HOST_MODULE", "HostFunction", "Import", "KIND_MEMORY", "KIND_TABLE", "LOAD", "Layout", "MEMORY", "MEMORY64",
     "NEVER", "REDROP",
     "RESERVED_PREFIX", "SAVE", "SITE_KEY", "SYMBOL_PREFIX", "START_CALL", "START_EXPORT", "STATE_MEMORY", "SUSPEND", "Slot",
@@ -198,6 +221,8 @@ REDROP = f"{RESERVED_PREFIX}.redrop"
 SAVE = f"{RESERVED_PREFIX}.save"
 LOAD = f"{RESERVED_PREFIX}.load"
 STATE_MEMORY = f"{RESERVED_PREFIX}.state"
+FLAG_MEMORY = f"{RESERVED_PREFIX}.flag"
+FLAG_OFFSET = 0  # the flag byte's address in FLAG_MEMORY
 _CALL = f"{RESERVED_PREFIX}.call."
 _FN = f"{RESERVED_PREFIX}.fn."
 _KEY = f"{RESERVED_PREFIX}.key."
@@ -245,6 +270,7 @@ CROSSINGS_KEY = f"{_HARNESS_KEY}crossings"
 TARGET_KEY = f"{_HARNESS_KEY}target"
 SITE_KEY = f"{_HARNESS_KEY}site"
 DEPTH_KEY = f"{_HARNESS_KEY}depth"
+FLAG_KEY = f"{_HARNESS_KEY}flag"
 NEVER = (1 << 64) - 1  # TARGET_KEY's value meaning "never suspend"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,7 +18,8 @@ import wasmtime
 from . import files
 from .abi import CROSSINGS_KEY, SITE_KEY, TARGET_KEY
 from .engines import Engine
-from .errors import Inconclusive
+from .errors import BadInput, Inconclusive
+from .hop import HopFailed, Restoring, restoring
 from .host import HostState
 from .identity import function_classes, joined
 from .observation import Observation
@@ -30,7 +32,7 @@ from .runtime import Runtime
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
 from .yieldpoints import DEFAULT as DEFAULT_YIELD_POINTS
-from .yieldpoints import YieldPoints
+from .yieldpoints import CALL, YieldPoints
 
 from resumefuzz.oracles import Divergence, Leeway, compare
 
@@ -39,6 +41,12 @@ EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
 #: module: a bug of the harness, never a suspend/resume divergence (nothing else is judged then)
 HOST_MISMATCH = "host-mismatch"
 EXIT_CODES = {EQUAL: 0, DIVERGENT: 1, INCONCLUSIVE: 4, HOST_MISMATCH: 6}
+#: how runs C are suspended (``check --signal``): at the crossings a schedule names, or whenever a control
+#: thread raises the flag of a module in yield-point mode ``flag`` (resumefuzz.control)
+SCHEDULE, THREAD = "schedule", "thread"
+SIGNALS = (SCHEDULE, THREAD)
+#: a thread run whose suspensions (at least this many) never land after a call gets a liveness note
+AFTER_CALL_NOTE_MIN = 20
 
 
 @dataclass
@@ -70,6 +78,12 @@ class Verdict:
     wasi: WasiInputs | None = None
     replay_args: tuple[str, ...] = ()
     host_mismatch: str = ""  # HOST_MISMATCH's first difference
+    #: the schedule the report's replay line names when it is not the one judged (a thread run: the
+    #: crossings where it really suspended, ``at:...``)
+    replay_schedule: str | None = None
+    signals: int = 0  # flag raises by control threads (``--signal thread``)
+    #: suspensions by yield-site kind (yieldpoints.LOOP, CALL, ...), over every run C
+    site_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -96,13 +110,27 @@ class Verdict:
 def check(wasm: bytes, engine: Engine, *, seed: int = 0, schedule: str = DEFAULT_SCHEDULE,
           yield_points: str = DEFAULT_YIELD_POINTS, out: Path | None = None,
           source: str = "MODULE.wasm", wasmtime_opt: str = "speed", wasi: WasiInputs | None = None,
-          replay_args: tuple[str, ...] = ()) -> Verdict:
-    """Judge WASM.  WASI: a WASI program's inputs (default ``WasiInputs()``; ignored for other
-    modules); REPLAY_ARGS: the command-line flags that give them, for the replay line."""
+          replay_args: tuple[str, ...] = (), restore_in: str | None = None,
+          restore_config: str | None = None, signal: str = SCHEDULE) -> Verdict:
+    """Judge WASM.  SIGNAL: THREAD suspends run C whenever a control thread raises the flag (yield-point
+    mode ``flag`` required); SCHEDULE by SCHEDULE.  WASI: a WASI program's inputs (default ``WasiInputs()``; ignored for other
+    modules); REPLAY_ARGS: the command-line flags that give them, for the replay line.
+    RESTORE_IN, RESTORE_CONFIG: where and under which wasmtime settings runs C restore
+    (:mod:`resumefuzz.hop`; default: this process, the suspending side's settings)."""
     validate(schedule)
-    preparation = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
+    points = YieldPoints.parse(yield_points)
+    check_signal(signal, points)
+    preparation = prepare(wasm, engine, points, wasmtime_opt=wasmtime_opt)
     return judge(preparation, seed=seed, schedule=schedule, out=out, source=source, wasi=wasi,
-                 replay_args=replay_args)
+                 replay_args=replay_args, restore_in=restore_in, restore_config=restore_config, signal=signal)
+
+
+def check_signal(signal: str, points: YieldPoints) -> None:
+    """SIGNAL must be one of SIGNALS; THREAD needs yield points that poll the flag (BadInput otherwise)."""
+    if signal not in SIGNALS:
+        raise BadInput(f"--signal {signal!r}: one of {', '.join(SIGNALS)}")
+    if signal == THREAD and not points.flag:
+        raise BadInput(f"--signal thread needs yield points that poll the flag: --yield-points flag (got {points})")
 
 
 class Judge:
@@ -112,10 +140,13 @@ class Judge:
     module; each schedule then costs one interrupted run C.
     """
 
-    def __init__(self, prep: Preparation, seed: int, wasi: WasiInputs | None = None) -> None:
+    def __init__(self, prep: Preparation, seed: int, wasi: WasiInputs | None = None,
+                 restore: Restoring | None = None) -> None:
         self.prep = prep
         self.seed = seed
         self.wasi = wasi
+        #: where runs C restore (resumefuzz.hop; None: a fresh instance in this process)
+        self.restore = restore
         self.a = _straight(prep.plain_runtime, seed, "A", lambda: self._run_options)
         # A out of budget (fuel, stack, judged size, compile time) makes the case inconclusive whatever B
         # does: the suspendable module is neither compiled nor given 20x A's fuel
@@ -189,6 +220,9 @@ class Judge:
         layout = self.prep.layout
         added = {s.key for s in (*layout.globals, *layout.memories, *layout.tables) if s.origin == "engine"}
         exclude = self.prep.private | added | {CROSSINGS_KEY, TARGET_KEY, SITE_KEY}
+        if self.b.spurious:  # B is never suspended: its flag was set without a raise (yield-point mode flag)
+            return Finding("A vs B", None, self.b, [*spurious(self.b), *compare(self.a, self.b, exclude=exclude,
+                                                                               names=self.prep.names)])
         divergences = compare(self.a, self.b, exclude=exclude, names=self.prep.names)
         engine = self.prep.engine
         if not divergences or not engine.optimizes():
@@ -229,12 +263,28 @@ class Judge:
 
     def interrupted(self, sched: Schedule, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
         """B vs C under SCHED: is suspend/resume transparent?"""
-        c = run(self.suspendable, self.seed, f"C[{sched.label}]", engine=self.prep.engine,
-                crossings=sched.crossings, keep_snapshots=keep_snapshots, **self._run_options)  # type: ignore[arg-type]
+        label = f"C[{sched.label}]"
+        try:
+            c = run(self.suspendable, self.seed, label, engine=self.prep.engine, crossings=sched.crossings,
+                    keep_snapshots=keep_snapshots, restore=self.restore, **self._run_options)  # type: ignore[arg-type]
+        except HopFailed as exc:  # the restoring process did not carry the run on: a finding, never a traceback
+            c = exc.observation or Observation(label)
+            return Finding("B vs C", sched, c, [Divergence("hop", "restoring in another process", str(exc))]), c
+        return self._judged(sched, c)
+
+    def _judged(self, sched: Schedule, c: Observation) -> tuple[Finding | None, Observation]:
         if c.exhausted:
             return None, c
-        divergences = compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY}, names=self.prep.names)
+        divergences = [*spurious(c), *compare(self.b, c, exclude=self.prep.private | {TARGET_KEY, CROSSINGS_KEY},
+                                              names=self.prep.names)]
         return (Finding("B vs C", sched, c, divergences) if divergences else None), c
+
+    def thread_run(self, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
+        """B vs C, C suspended whenever a control thread raises the flag (``--signal thread``).  The finding's
+        schedule is ``at:`` the crossings where C really suspended: it replays deterministically."""
+        c = run(self.suspendable, self.seed, "C[thread]", engine=self.prep.engine, keep_snapshots=keep_snapshots,
+                restore=self.restore, thread=thread_delay(self.b.seconds), **self._run_options)  # type: ignore[arg-type]
+        return self._judged(Schedule("thread", tuple(c.suspensions)), c)
 
     def schedules(self, spec: str, *, stop_at_finding: bool = False,
                   keep_snapshots: bool = False) -> Iterator[tuple[Finding | None, Observation]]:
@@ -249,6 +299,27 @@ class Judge:
                 return
 
 
+def thread_delay(b_seconds: float) -> tuple[float, float]:
+    """The control thread's delays between raises for a program whose straight run B took B_SECONDS: about
+    eight raises a run (a raise lands only as fast as the thread is scheduled: at least 50 µs apart), never
+    slower than control.DELAY."""
+    from .control import DELAY
+
+    high = min(DELAY[1], max(5e-5, b_seconds / 8))
+    return high / 4, high
+
+
+def spurious(c: Observation) -> list[Divergence]:
+    """The divergence of a run that suspended with its flag never raised (yield-point mode ``flag``)."""
+    if not c.spurious:
+        return []
+    where = f"crossing {c.spurious[0]}"
+    return [Divergence("suspensions", where,
+                       f"  {c.label} suspended at {where} with its flag set by no raise and at no scheduled crossing "
+                       f"(after {len(c.suspensions)} suspension(s) that were asked for): the flag stayed set "
+                       f"(never cleared on resume, or written by the program)")]
+
+
 def _straight(runtime: Callable[[], Runtime], seed: int, label: str,
               options: Callable[[], dict[str, object]] | None = None) -> Observation:
     """A straight run of the module RUNTIME() compiles, with the run OPTIONS() (asked once it
@@ -257,7 +328,10 @@ def _straight(runtime: Callable[[], Runtime], seed: int, label: str,
         compiled = runtime()
     except Inconclusive as exc:
         return Observation(label, exhausted=str(exc))
-    return run(compiled, seed, label, **(options() if options is not None else {}))  # type: ignore[arg-type]
+    started = time.perf_counter()
+    observation = run(compiled, seed, label, **(options() if options is not None else {}))  # type: ignore[arg-type]
+    observation.seconds = time.perf_counter() - started
+    return observation
 
 
 def wasi_note(a: Observation) -> str:
@@ -270,20 +344,43 @@ def wasi_note(a: Observation) -> str:
             + (f"; called {', '.join(outcome.nondeterministic)}" if outcome.nondeterministic else ""))
 
 
+def thread_notes(verdict: Verdict, prep: Preparation) -> None:
+    """What a thread run (``--signal thread``) did, as notes; the replay line names its suspensions."""
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(verdict.site_kinds.items())) or "none"
+    verdict.notes.append(f"control thread: {verdict.signals} signal(s) raised, {verdict.suspensions} suspension(s) "
+                         f"(by yield site: {kinds})")
+    sites = prep.site_kinds.count(CALL)
+    if verdict.suspensions >= AFTER_CALL_NOTE_MIN and sites and not verdict.site_kinds.get(CALL):
+        verdict.notes.append(f"liveness: no suspension after a call in {verdict.suspensions} (all at "
+                             f"{', '.join(sorted(verdict.site_kinds))}), though the module has {sites} after-call "
+                             f"yield site(s): calls may never yield")
+    finding = next((f for f in verdict.findings if f.schedule is not None), None)
+    if finding is not None and finding.schedule is not None:
+        verdict.replay_schedule = "at:" + ",".join(map(str, finding.schedule.crossings)) \
+            if finding.schedule.crossings else "none"
+    else:  # nothing to pin down: the replay runs the control thread again
+        verdict.replay_schedule = DEFAULT_SCHEDULE
+        verdict.replay_args += ("--signal", "thread")
+
+
 #: the file of ``check --out DIR`` holding a WASI program's inputs (``check --wasi`` reads it)
 WASI_FILE = "wasi.json"
 
 
 def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = None,
           source: str = "MODULE.wasm", stop_on_first: bool = False, wasi: WasiInputs | None = None,
-          replay_args: tuple[str, ...] = ()) -> Verdict:
+          replay_args: tuple[str, ...] = (), restore_in: str | None = None,
+          restore_config: str | None = None, signal: str = SCHEDULE) -> Verdict:
+    restore = restoring(prep, restore_in, restore_config, seed)  # a config wasmtime cannot compile: exit 3, now
     if out is not None:
         files.clear_snapshots(out)
-    judge_ = Judge(prep, seed, wasi)
+    judge_ = Judge(prep, seed, wasi, restore)
     verdict = Verdict(EQUAL, crossings=judge_.crossings, wasi=judge_.inputs, replay_args=replay_args)
     if out is not None and judge_.inputs is not None:  # the inputs are recorded: the replay line reads them
         files.write_atomic(out / WASI_FILE, json.dumps(judge_.inputs.to_json(), indent=2) + "\n")
         verdict.replay_args = ("--wasi", str(out / WASI_FILE))
+    if restore is not None:
+        verdict.replay_args += restore.args
     if judge_.inconclusive:
         verdict.status = INCONCLUSIVE
         verdict.inconclusive.append(judge_.inconclusive)
@@ -300,10 +397,15 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
         if finding:
             verdict.findings.append(finding)
         skip = stop_on_first and bool(verdict.findings)  # A vs B diverged: no schedule runs
-        for finding, c in [] if skip else judge_.schedules(schedule, stop_at_finding=stop_on_first,
-                                                           keep_snapshots=out is not None):
+        runs = [judge_.thread_run(keep_snapshots=out is not None)] if signal == THREAD and not skip else \
+            judge_.schedules(schedule, stop_at_finding=stop_on_first, keep_snapshots=out is not None)
+        for finding, c in [] if skip else runs:
             verdict.schedules += 1
             verdict.suspensions += len(c.suspensions)
+            verdict.signals += c.signals or 0
+            for probe in c.probes:
+                kind = prep.site_kinds[probe.site] if 0 <= probe.site < len(prep.site_kinds) else "unknown"
+                verdict.site_kinds[kind] = verdict.site_kinds.get(kind, 0) + 1
             if out is not None:
                 files.write_snapshots(out, verdict.schedules, c)
             if c.exhausted:
@@ -314,9 +416,16 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
             verdict.status = DIVERGENT
         elif verdict.inconclusive and verdict.schedules == len(verdict.inconclusive):
             verdict.status = INCONCLUSIVE
+    if restore is not None:
+        restore.close()  # the restoring process started ahead for a hop that never came
+        verdict.notes.append(restore.description + (f"; {restore.hops} hop(s) between processes" if restore.process
+                                                    else ""))
+    if signal == THREAD and verdict.schedules:
+        thread_notes(verdict, prep)
     if verdict.status == EQUAL and verdict.suspensions == 0 and schedule != "none":
         verdict.notes.append(NOTHING_SUSPENDED)
-    verdict.report = render(verdict, prep, seed, schedule, source)
+    verdict.report = render(verdict, prep, seed, "signal thread (a control thread raises the flag)"
+                            if signal == THREAD else schedule, source)
     if out is not None:
         files.write_outputs(out, verdict, prep, seed)
     return verdict

@@ -17,7 +17,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import limits
 from . import schedule as schedule_mod
@@ -129,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--wasmtime-opt", default="speed", choices=WASMTIME_OPT_LEVELS,
                        help="Cranelift optimization level (default: speed)")
     check.add_argument("--quiet", action="store_true", help="print only the headline")
+    check.add_argument("--signal", default="schedule", choices=("schedule", "thread"),
+                       help="how run C is suspended: at the crossings --schedule names (default), or whenever a "
+                            "control thread raises the flag at seeded random delays (thread: one run; needs "
+                            "--yield-points flag, the default then; its replay line names the crossings it hit)")
+    check.add_argument("--restore-in", default=None, metavar="PLACE",
+                       help="where interrupted runs restore each snapshot: here (default), process (a fresh "
+                            "interpreter per hop, compiling the prepared module), process:artifact (loading "
+                            "wasmtime's serialized artifact instead)")
+    check.add_argument("--restore-config", default=None, metavar="SPEC",
+                       help="wasmtime settings of the restoring side: opt=none|speed|speed_and_size, "
+                            "interrupt=fuel|epoch, stack=SIZE, parallel=on|off, simd=on|off (comma-separated; "
+                            "keys not given stay as the suspending side's), or random (drawn from --seed)")
     wasi = check.add_argument_group("WASI programs", "inputs of a WASI command module (one importing "
                                     "wasi_snapshot_preview1 and exporting _start); ignored for other modules")
     wasi.add_argument("--arg", action="append", default=[], metavar="ARG",
@@ -182,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                       help="engine defects this corpus expects are known: each costs one classification, never "
                            f"a minimization or a finding folder (default: {DEFAULT_CORPUS}, if present)")
+    _add_mode_arguments(fuzz)
     fuzz.add_argument("--minimize-time", type=_duration, default=600.0,
                       help="minimization budget per finding when no --time is given (default 10m); "
                            "with --time, minimization gets what is left of the budget")
@@ -207,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", type=Path, help="write a JSON report here")
     replay.add_argument("--with-faults", action="store_true", help="also demand that each case catches its `catches` faults")
     replay.add_argument("--quiet", action="store_true", help="print only regressions and the summary")
+    replay.add_argument("--restore-in", default=None, metavar="PLACE",
+                        help="restore every case's snapshots there (as check --restore-in) unless the case "
+                             "requires its own")
+    replay.add_argument("--restore-config", default=None, metavar="SPEC",
+                        help="restore under these wasmtime settings (as check --restore-config; random draws per "
+                             "case seed) unless the case requires its own")
 
     smoke = sub.add_parser("smoke", help="the per-change check: replay the corpus, then a short campaign, within a budget",
                            description="Replay the corpus, then fuzz for the rest of the budget. "
@@ -218,6 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     smoke.add_argument("--seed", type=_seed, default=0)
     smoke.add_argument("--out", type=Path, default=Path("out/smoke"))
     _add_gate_arguments(smoke)
+    _add_mode_arguments(smoke)
 
     selftest = sub.add_parser(
         "selftest", help="measure the harness: a campaign against each fault-injecting engine",
@@ -276,9 +296,18 @@ def _check(args: argparse.Namespace) -> int:
     schedule_mod.validate(args.schedule)
     if args.yield_points is not None:
         yieldpoints.YieldPoints.parse(args.yield_points)
+    _check_restore_flags(args)
     wasm = wasmtools.load_module(args.module)
     if args.yield_points is None:
-        args.yield_points = yieldpoints.default_for(wasm)
+        args.yield_points = yieldpoints.FLAG if args.signal == "thread" else yieldpoints.default_for(wasm)
+    if args.signal == "thread":
+        from .checker import check_signal
+
+        if args.schedule != schedule_mod.DEFAULT:
+            raise BadInput("--signal thread: the control thread decides where run C suspends: drop --schedule")
+        check_signal(args.signal, yieldpoints.YieldPoints.parse(args.yield_points))
+        if args.all_versions:
+            raise BadInput("--all-versions judges schedules: drop --signal thread")
     if args.out is not None:
         prepare_out_dir(args.out)
     wasi, replay_args = wasi_inputs(args)
@@ -288,11 +317,44 @@ def _check(args: argparse.Namespace) -> int:
         return _check_all_versions(args, wasm)
     verdict = check(wasm, engine, seed=args.seed, schedule=args.schedule, yield_points=args.yield_points,
                     out=args.out, source=str(args.module), wasmtime_opt=args.wasmtime_opt, wasi=wasi,
-                    replay_args=replay_args)
+                    replay_args=replay_args, restore_in=args.restore_in, restore_config=args.restore_config,
+                    signal=args.signal)
     print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
     if args.out is not None and not args.quiet:
         print(f"written: {args.out}/report.txt, verdict.json, snapshots/")
     return verdict.exit_code
+
+
+def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
+    """How a campaign's runs C are suspended and where they restore (as `check`'s flags)."""
+    parser.add_argument("--signal", default="schedule", choices=("schedule", "thread"),
+                        help="suspend runs C at their drawn schedule's crossings (default), or whenever a control "
+                             "thread raises the flag (thread: every case in yield-point mode flag; a finding "
+                             "records the crossings it hit and replays with --schedule at:...)")
+    parser.add_argument("--restore-in", default=None, metavar="PLACE",
+                        help="where runs C restore each snapshot: here (default), process, process:artifact "
+                             "(see check --restore-in)")
+    parser.add_argument("--restore-config", default=None, metavar="SPEC",
+                        help="wasmtime settings of the restoring side (see check --restore-config); random draws "
+                             "one per case from its seed (recorded in findings)")
+
+
+def _mode_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options fields of `_add_mode_arguments`' flags, checked (bad input, exit 2, before any work)."""
+    from .hop import PLACES, RestoreConfig
+
+    if args.restore_in is not None and args.restore_in not in PLACES:
+        raise BadInput(f"--restore-in {args.restore_in!r}: one of {', '.join(PLACES)}")
+    if args.restore_config is not None:
+        RestoreConfig.parse(args.restore_config, args.seed)
+    return {"signal": args.signal, "restore_in": args.restore_in, "restore_config": args.restore_config}
+
+
+def _check_restore_flags(args: argparse.Namespace) -> None:
+    """--restore-in and --restore-config are bad input (exit 2) before any work when malformed."""
+    _mode_options(args)
+    if args.all_versions and (args.restore_in is not None or args.restore_config is not None):
+        raise BadInput("--all-versions restores in this process: drop --restore-in and --restore-config")
 
 
 def wasi_inputs(args: argparse.Namespace) -> "tuple[WasiInputs | None, tuple[str, ...]]":
@@ -423,7 +485,8 @@ def _fuzz(args: argparse.Namespace) -> int:
                       case_timeout=args.case_timeout, shrink_attempts=args.shrink_attempts,
                       progress=not args.no_progress, max_unjudged=args.max_unjudged,
                       min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time,
-                      stop_on_finding=args.stop_on_finding, known_defects=known_defects(args.corpus), **extra)
+                      stop_on_finding=args.stop_on_finding, known_defects=known_defects(args.corpus),
+                      **_mode_options(args), **extra)
     campaign = Campaign(options)  # checks generator, profile and engines before anything is written
     prepare_out_dir(args.out)
     stats = campaign.run()
@@ -451,8 +514,15 @@ def _corpus(args: argparse.Namespace) -> int:
 
 
 def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool = False,
-                   junit: Path | None = None, json_out: Path | None = None) -> int:
+                   junit: Path | None = None, json_out: Path | None = None, restore_in: str | None = None,
+                   restore_config: str | None = None) -> int:
     from . import corpus
+    from .hop import PLACES, RestoreConfig
+
+    if restore_in is not None and restore_in not in PLACES:
+        raise BadInput(f"--restore-in {restore_in!r}: one of {', '.join(PLACES)}")
+    if restore_config is not None:
+        RestoreConfig.parse(restore_config)
 
     # report files are checked before any case runs: a bad path must not cost a whole replay
     for path, flag in ((junit, "--junit"), (json_out, "--json")):
@@ -468,7 +538,8 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
         if not quiet or result.outcome != "pass":
             print(f"{result.outcome.upper():<11} {result.name:<44} {result.detail} ({result.seconds:.1f}s)", flush=True)
 
-    results = corpus.replay(cases, with_faults=with_faults, progress=show)
+    results = corpus.replay(cases, with_faults=with_faults, progress=show, restore_in=restore_in,
+                            restore_config=restore_config)
     print(corpus.summary(results, errors))
     try:
         if junit is not None:
@@ -482,7 +553,8 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
 
 def _replay(args: argparse.Namespace) -> int:
     return _replay_corpus(args.paths, with_faults=args.with_faults, quiet=args.quiet,
-                          junit=args.junit, json_out=args.json)
+                          junit=args.junit, json_out=args.json, restore_in=args.restore_in,
+                          restore_config=args.restore_config)
 
 
 def _smoke(args: argparse.Namespace) -> int:
@@ -492,15 +564,17 @@ def _smoke(args: argparse.Namespace) -> int:
     from .corpus import known_defects
 
     started = time_.monotonic()
+    modes = _mode_options(args)
     prepare_out_dir(args.out)
     print(f"== replaying {args.corpus}")
-    code = _replay_corpus([args.corpus], quiet=True, junit=args.out / "corpus.junit.xml")
+    code = _replay_corpus([args.corpus], quiet=True, junit=args.out / "corpus.junit.xml",
+                          restore_in=args.restore_in, restore_config=args.restore_config)
     # the campaign stops dealing cases at its limit and cuts unfinished ones shortly after: keep a tail
     remaining = max(5.0, args.time - (time_.monotonic() - started) - SMOKE_TAIL)
     print(f"== fuzzing for {remaining:.0f}s")
     options = Options(generator="mixed", time_limit=remaining, jobs=args.jobs, seed=args.seed, out=args.out,
                       progress=False, shrink_attempts=10, max_unjudged=args.max_unjudged,
-                      min_suspensions=args.min_suspensions, known_defects=known_defects(args.corpus))
+                      min_suspensions=args.min_suspensions, known_defects=known_defects(args.corpus), **modes)
     stats = Campaign(options).run()
     print(summary(stats, args.out, options))
     fuzz_code, reason = gate(stats, options)

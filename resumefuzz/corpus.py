@@ -33,17 +33,18 @@ from .checker import DIVERGENT, EQUAL, WASI_FILE, check
 from .files import write_atomic
 from .engines import get_engine
 from .errors import BadInput, EngineDefect, ResumefuzzError, Unsupported
-from .oracles import FACETS
+from .oracles import ALL_FACETS as FACETS
 from .preparation import WASMTIME_OPT_LEVELS
 from .schedule import validate as validate_schedule
 from .wasi import WasiInputs
+from .hop import PLACES, RestoreConfig
 from .yieldpoints import YieldPoints
 
 VERDICTS = ("equal", "divergent", "unsupported", "engine-defect")
 _REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
              "wasmtime_opt": str, "schedule": str, "expect": dict}
 _OPTIONAL = {"catches": list, "affected_versions": (str, list), "source": str, "cflags": list,
-             "compiled_from": str, "wasi": dict}
+             "compiled_from": str, "wasi": dict, "restore_in": str, "restore_config": str}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WAT_LIMIT = 16 * 1024  # findings whose text is larger are kept as .wasm
 _VERSION_ITEM = re.compile(r"^\s*(\d{1,4})\s*(?:[-\u2013]\s*(\d{1,4})\s*)?$", re.ASCII)  # "130" or "121-132" / "121–132"
@@ -95,6 +96,9 @@ class Case:
     cflags: tuple[str, ...] = ()
     # informational: the C program the module beside the sidecar was compiled from (``compiled_from``)
     compiled_from: Path | None = None
+    # the restore mode the case requires (``check --restore-in``/``--restore-config``; None: replay's)
+    restore_in: str | None = None
+    restore_config: str | None = None
 
     @property
     def compiled(self) -> bool:
@@ -210,6 +214,13 @@ def load_case(sidecar: Path) -> Case:
         validate_schedule(data["schedule"])
     except BadInput as exc:
         raise bad(str(exc)) from None
+    if data.get("restore_in", "here") not in PLACES:
+        raise bad(f"'restore_in' must be one of {', '.join(PLACES)}")
+    if "restore_config" in data:
+        try:
+            RestoreConfig.parse(data["restore_config"], data["seed"])
+        except BadInput as exc:
+            raise bad(str(exc)) from None
     if data["wasmtime_opt"] not in WASMTIME_OPT_LEVELS:
         raise bad(f"'wasmtime_opt' must be one of {', '.join(WASMTIME_OPT_LEVELS)}")
     if not 0 <= data["seed"] < 2**64:
@@ -223,7 +234,7 @@ def load_case(sidecar: Path) -> Case:
             raise bad(f"'catches': {exc}") from None
     return Case(name, modules[0], sidecar, data["guards"], data["origin"], data["seed"], data["engine"],
                 data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches, affected,
-                wasi, opt, cflags, compiled_from)
+                wasi, opt, cflags, compiled_from, data.get("restore_in"), data.get("restore_config"))
 
 
 def corpus_root(sidecar: Path) -> Path:
@@ -408,13 +419,15 @@ def well_formed(cases: list[Case]) -> tuple[list[Case], list[str]]:
     return good, errors
 
 
-def _judge(case: Case, engine: str) -> Any:
+def _judge(case: Case, engine: str, restore_in: str | None = None, restore_config: str | None = None) -> Any:
+    """CASE judged by ENGINE; restored as the case requires, else RESTORE_IN and RESTORE_CONFIG."""
     return check(case.wasm(), get_engine(engine), seed=case.seed, schedule=case.schedule,
                  yield_points=case.yield_points, wasmtime_opt=case.wasmtime_opt, source=str(case.module),
-                 wasi=case.wasi)
+                 wasi=case.wasi, restore_in=case.restore_in or restore_in,
+                 restore_config=case.restore_config or restore_config)
 
 
-def replay_case(case: Case) -> Result:
+def replay_case(case: Case, restore_in: str | None = None, restore_config: str | None = None) -> Result:
     """Judge CASE and compare the verdict with the one its sidecar expects."""
     expect = case.expect
     started = time.monotonic()
@@ -425,7 +438,7 @@ def replay_case(case: Case) -> Result:
         return Result(case.name, str(case.module), outcome, detail, time.monotonic() - started, facets or [])
 
     try:
-        verdict = _judge(case, case.engine)
+        verdict = _judge(case, case.engine, restore_in, restore_config)
     except EngineDefect as exc:  # a valid module the engine refuses: a known engine defect, or a regression
         if expect.verdict == "engine-defect" and expect.message in exc.detail:
             return result("pass", f"engine defect as expected: {exc.detail}")
@@ -455,11 +468,11 @@ def replay_case(case: Case) -> Result:
     return result("regression", f"expected a refusal, got {verdict.status}", facets)
 
 
-def catch_case(case: Case, fault: str) -> Result:
+def catch_case(case: Case, fault: str, restore_in: str | None = None, restore_config: str | None = None) -> Result:
     """CASE must diverge under the planted FAULT (the case detects that bug class)."""
     started = time.monotonic()
     try:
-        verdict = _judge(case, f"faulty:{fault}")
+        verdict = _judge(case, f"faulty:{fault}", restore_in, restore_config)
         outcome = "pass" if verdict.status == DIVERGENT else "regression"
         detail = f"caught: {', '.join(verdict.facets)}" if outcome == "pass" else f"fault not caught ({verdict.status})"
         facets = verdict.facets
@@ -469,10 +482,14 @@ def catch_case(case: Case, fault: str) -> Result:
                   time.monotonic() - started, facets)
 
 
-def replay(cases: list[Case], *, with_faults: bool = False, progress: Any = None) -> list[Result]:
+def replay(cases: list[Case], *, with_faults: bool = False, progress: Any = None, restore_in: str | None = None,
+           restore_config: str | None = None) -> list[Result]:
+    """Every case, restored as it requires, else at RESTORE_IN under RESTORE_CONFIG (resumefuzz.hop)."""
     results = []
     for case in cases:
-        for outcome in [replay_case(case), *(catch_case(case, f) for f in (case.catches if with_faults else ()))]:
+        for outcome in [replay_case(case, restore_in, restore_config),
+                        *(catch_case(case, f, restore_in, restore_config)
+                          for f in (case.catches if with_faults else ()))]:
             results.append(outcome)
             if progress:
                 progress(outcome)

@@ -87,6 +87,9 @@ def observe(wasm: bytes) -> Observed:
         if export.field.startswith(RESERVED_PREFIX):
             raise Unsupported(f"export name {export.field!r} uses the reserved prefix {RESERVED_PREFIX}")
     _check_imports(module)
+    shared = next((m for m in module.memories if m.shared), None)
+    if shared is not None:
+        raise Unsupported(f"memory form: memory {shared.index} is shared (only unshared 32-bit or 64-bit memories)")
     bounds.check_declared(module)
     _shim_float_outputs(module)
     program = {fn.name for fn in module.funcs if fn.field is not None}

@@ -72,6 +72,9 @@ class Predicate:
     #: a WASI program's inputs (WasiInputs.to_json form), None for other modules; a finding keeps
     #: them as wasi.json beside module.wasm, which the replay line reads
     wasi: dict[str, Any] | None = None
+    #: where and under which wasmtime settings runs C restore (``check --restore-in``/``--restore-config``)
+    restore_in: str | None = None
+    restore_config: str | None = None
 
     def verdict(self, wasm: bytes) -> Verdict | None:
         """WASM judged as the finding was; None when the engine or harness cannot handle it."""
@@ -82,7 +85,7 @@ class Predicate:
             return check(wasm, get_engine(self.engine), seed=self.seed, schedule=self.schedule,
                          yield_points=self.yield_points, wasmtime_opt=self.wasmtime_opt, source="module.wasm",
                          wasi=None if self.wasi is None else WasiInputs.from_json(self.wasi),
-                         replay_args=self.wasi_args())
+                         replay_args=self.wasi_args(), restore_in=self.restore_in, restore_config=self.restore_config)
         except Unsupported:
             return None
 
@@ -99,7 +102,9 @@ class Predicate:
     def check_args(self) -> list[str]:
         """The ``resumefuzz check`` options that judge a module this way (a finding's replay line)."""
         return ["--engine", self.engine, "--seed", str(self.seed), "--schedule", self.schedule,
-                "--yield-points", self.yield_points, "--wasmtime-opt", self.wasmtime_opt, *self.wasi_args()]
+                "--yield-points", self.yield_points, "--wasmtime-opt", self.wasmtime_opt, *self.wasi_args(),
+                *(("--restore-in", self.restore_in) if self.restore_in else ()),
+                *(("--restore-config", self.restore_config) if self.restore_config else ())]
 
     def script(self, folder: Path) -> Path:
         """This predicate as an executable for external reducers: ``predicate.py MODULE`` exits 0 iff interesting."""

@@ -56,6 +56,7 @@ class Memory:
     minimum: int
     maximum: int | None
     index_type: str = "i32"  # "i64": a 64-bit memory (memory64): addresses, sizes and grow deltas are i64
+    shared: bool = False  # only the harness's flag memory (abi.FLAG_MEMORY); observe refuses it in programs
 
     @property
     def is64(self) -> bool:
@@ -150,10 +151,11 @@ class ModuleText:
                                      _opt_int(match.group(5)), match.group(6)))
         elif f.kind == "memory":
             match = _MEMORY.match(head)
-            if not match or match.group(6):
+            if not match:
                 raise Unsupported(f"memory form: {head.strip()[:60]} (only unshared 32-bit or 64-bit memories)")
             self.memories.append(Memory(match.group(1), int(match.group(2)), int(match.group(4)),
-                                        _opt_int(match.group(5)), "i64" if match.group(3) else "i32"))
+                                        _opt_int(match.group(5)), "i64" if match.group(3) else "i32",
+                                        bool(match.group(6))))
         elif f.kind == "global":
             match = _GLOBAL.match(head)
             type_ = match and (match.group(3) or match.group(4))

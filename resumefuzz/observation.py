@@ -19,6 +19,14 @@ class Observation:  # noqa: D101 - fields documented inline
     tables: dict[str, TableImage] = field(default_factory=dict)
     crossings: int | None = None  # yield points crossed (None: no yield points)
     suspensions: list[int] = field(default_factory=list)  # crossings where it suspended
+    #: yield-point mode ``flag``: crossings where the module suspended with its flag never raised and at no
+    #: scheduled crossing (the run ended at the first; resumefuzz.runner.SpuriousSuspension)
+    spurious: list[int] = field(default_factory=list)
+    #: raises of the flag by a control thread (``check --signal thread``; None: no control thread)
+    signals: int | None = None
+    #: wall-clock seconds the run itself took (compilation excluded; set for straight runs: a control
+    #: thread's pace is drawn from B's)
+    seconds: float = 0.0
     exhausted: str | None = None  # why a budget ran out (makes the run inconclusive)
     snapshots: list[bytes] = field(default_factory=list)  # kept when asked
     probes: list[Probe] = field(default_factory=list)  # one per suspension

@@ -44,6 +44,7 @@ class Preparation:
     fuel: int
     wasmtime_opt: str = "speed"
     sites: tuple[int | None, ...] = ()  # static stack height per yield site
+    site_kinds: tuple[str, ...] = ()  # kind of each yield site (yieldpoints.LOOP, CALL, ...)
     _compiled: dict[tuple[str, bool], Runtime] = field(default_factory=dict, repr=False)
 
     @functools.cached_property
@@ -111,7 +112,8 @@ def prepare(wasm: bytes, engine: Engine, yield_points: YieldPoints, *, fuel: int
     except (BadInput, Unsupported) as exc:
         raise EngineError(f"engine {engine.name} produced a module the harness cannot read: {exc}") from None
     return Preparation(wasm, plain, suspendable, plain_layout, layout,
-                       engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites)
+                       engine.private_keys(layout), engine, yield_points, fuel, wasmtime_opt, injected.sites,
+                       injected.kinds)
 
 
 @functools.cache

@@ -73,7 +73,7 @@ def render(verdict: Verdict, prep: Preparation, seed: int, schedule: str, source
         f"schedule:     {schedule}",
         f"crossings:    B crossed {verdict.crossings} yield point(s); {verdict.schedules} interrupted run(s), "
         f"{verdict.suspensions} suspension(s) in all",
-        f"replay:       {replay_command(prep, seed, schedule, source, verdict.replay_args)}",
+        f"replay:       {replay_command(prep, seed, verdict.replay_schedule or schedule, source, verdict.replay_args)}",
     ]
     for note in verdict.inconclusive:
         lines.append(f"inconclusive: {note}")

@@ -26,7 +26,9 @@ from __future__ import annotations
 import wasmtime
 
 from . import snapshot as snapshot_codec
+from .hop import Departure, Restoring
 from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY, Layout, dropped_key, program_key
+from .control import ControlThread, Flag
 from .engines import Engine, RunContext
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
@@ -39,6 +41,17 @@ from .wasi import PREOPEN_FD, WasiInputs
 from .wasi.host import OutputExceeded, ProcExit, WasiState
 
 INSTANTIATE = "<instantiate>"
+
+
+class SpuriousSuspension(Exception):
+    """A module in yield-point mode ``flag`` called the suspending import with no raise of its flag since
+    the instance was attached and at no scheduled crossing (the flag stayed set: never cleared, or the
+    program wrote it).  It ends the run; ``Observation.spurious`` names the crossing."""
+
+    def __init__(self, crossing: int) -> None:
+        super().__init__(f"spurious suspension at crossing {crossing}: the flag was set with no raise "
+                         f"and no scheduled crossing")
+        self.crossing = crossing
 _DROPPED = dropped_key("", "")  # the keys of the harness's drop flags start so
 
 
@@ -52,11 +65,25 @@ def run(
     keep_snapshots: bool = False,
     wasi: WasiInputs | None = None,
     shadow_stack: str | None = None,
+    restore: Restoring | None = None,
+    thread: bool | tuple[float, float] = False,
 ) -> Observation:
     """Run RUNTIME's module through its call plan.  WASI: the inputs of a WASI program (default
     ``WasiInputs()``; ignored for a module that imports no WASI).  SHADOW_STACK: the key of the
-    ``__stack_pointer`` global (default for a WASI module: global 0 if it is a mutable i32)."""
-    return _Run(runtime, seed, label, engine, crossings, keep_snapshots, wasi, shadow_stack).execute()
+    ``__stack_pointer`` global (default for a WASI module: global 0 if it is a mutable i32).
+    RESTORE: where, and under which wasmtime configuration, each snapshot is restored
+    (:mod:`resumefuzz.hop`; default: a fresh instance of RUNTIME in this process).  THREAD: a control
+    thread raises the flag of a module in yield-point mode ``flag`` at seeded random delays
+    (:mod:`resumefuzz.control`) until the run ends; each raise it notices suspends the run."""
+    interrupted = _Run(runtime, seed, label, engine, crossings, keep_snapshots, wasi, shadow_stack, restore, thread)
+    try:
+        return interrupted.execute()
+    except Departure as departure:  # the rest of the run happens in other processes
+        from .hop import relay
+
+        return relay(interrupted, departure.snapshot)
+    finally:
+        interrupted.stop_control()
 
 
 def shadow_stack_key(layout: Layout, wasi: bool, named: str | None = None) -> str | None:
@@ -71,11 +98,13 @@ def shadow_stack_key(layout: Layout, wasi: bool, named: str | None = None) -> st
 class _Run:
     def __init__(self, runtime: Runtime, seed: int, label: str, engine: Engine | None,
                  crossings: tuple[int, ...], keep: bool, wasi: WasiInputs | None = None,
-                 shadow_stack: str | None = None) -> None:
+                 shadow_stack: str | None = None, restore: Restoring | None = None, thread: bool | tuple[float, float] = False) -> None:
         self.runtime = runtime
+        self.restore = restore
         self.seed = seed
         self.engine = engine
         self.targets = sorted(crossings)[:MAX_SUSPENSIONS]
+        self.target_set = frozenset(self.targets)
         self.keep = keep
         self.suspended = False
         self.resuming = False
@@ -87,17 +116,40 @@ class _Run:
         self.initial_stack: int | None = None
         self.exit_code: int | None = None  # proc_exit's, once called
         runtime.on_suspend = self._on_suspend
+        #: the flag of a module in yield-point mode ``flag`` (resumefuzz.control): attached to each
+        #: instance by _aim, detached at each suspension; its value travels to the fresh instance
+        self.flag = Flag() if runtime.flagged else None
+        self.flag_value = 0
+        delay = (thread,) if isinstance(thread, tuple) else ()  # (low, high) seconds between raises
+        self.control = ControlThread(self.flag, seed, *delay) if thread and self.flag is not None and engine is not None \
+            else None
+        if self.control is not None:
+            self.obs.signals = 0
 
     # -- the suspend import ----------------------------------------------------
     def _on_suspend(self) -> None:
         machine = self.runtime.machine
-        assert machine is not None and self.engine is not None
+        assert machine is not None
         if self.resuming:
+            assert self.engine is not None
             self.engine.finish_resume(machine, self.context)
             self.resuming = False
-        else:
-            self.suspended = True
-            self.engine.start_suspend(machine, self.context)
+            return
+        if self.flag is not None:
+            self.flag_value, raised = self.flag.detach()
+            crossing = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
+            if self.engine is None or not (raised or crossing in self.target_set):
+                self.obs.spurious.append(crossing)
+                raise SpuriousSuspension(crossing)
+        assert self.engine is not None
+        self.suspended = True
+        self.engine.start_suspend(machine, self.context)
+
+    def stop_control(self) -> None:
+        """Stop the control thread (if any) and take its count of raises."""
+        if self.control is not None:
+            self.control.stop()
+            self.obs.signals = self.control.flag.raises
 
     # -- driver ------------------------------------------------------------------
     def _host_state(self) -> HostState:
@@ -110,17 +162,21 @@ class _Run:
     def _clock(self, clock: int, value: int) -> None:
         self.obs.clocks.append((clock, value))
 
-    def execute(self) -> Observation:
-        try:
-            machine = self.runtime.instantiate(self._host_state())
-        except wasmtime.Trap as exc:  # an out-of-bounds active segment traps instantiation itself
-            self.obs.calls = [CallRecord(INSTANTIATE, trap_code(exc), ())]
-            self.runtime.on_suspend = None
-            return self.obs
-        self.initial_pages = machine.program_pages()
-        if self.shadow_stack is not None:
-            self.initial_stack = machine.read_global(machine.slot(self.shadow_stack)).bits
-        self._aim(machine)
+    def execute(self, start: Machine | None = None) -> Observation:
+        """The run; from START, a restored instance, when it continues in another process (resumefuzz.hop)."""
+        if start is not None:
+            machine = start
+        else:
+            try:
+                machine = self.runtime.instantiate(self._host_state())
+            except wasmtime.Trap as exc:  # an out-of-bounds active segment traps instantiation itself
+                self.obs.calls = [CallRecord(INSTANTIATE, trap_code(exc), ())]
+                self.runtime.on_suspend = None
+                return self.obs
+            self.initial_pages = machine.program_pages()
+            if self.shadow_stack is not None:
+                self.initial_stack = machine.read_global(machine.slot(self.shadow_stack)).bits
+            self._aim(machine)
         plan = self.runtime.layout.calls
         while self._host().call_position < len(plan):
             position = self._host().call_position
@@ -138,6 +194,10 @@ class _Run:
                 elif self.suspended and code == "MEMORY_OUT_OF_BOUNDS":
                     self.obs.exhausted = "resume buffer exhausted while unwinding"
                 self._host().completed.append(CallRecord(spec.name, code, ()))
+                break
+            except SpuriousSuspension:  # the finding is Observation.spurious; the run ends here
+                self.suspended = False
+                machine = self.runtime.machine  # type: ignore[assignment]
                 break
             except (ResumeBufferExhausted, CapExceeded, OutputExceeded) as exc:  # a capacity limit, not a divergence
                 self.obs.exhausted = str(exc)
@@ -157,7 +217,14 @@ class _Run:
         return self.runtime.host
 
     def _aim(self, machine: Machine) -> None:
-        """Point the in-wasm crossing target at the next scheduled crossing."""
+        """Point the in-wasm crossing target at the next scheduled crossing, and the flag (mode ``flag``) at
+        MACHINE's flag byte, holding the value it had when the run last suspended."""
+        if self.flag is not None:
+            self.flag.attach(*machine.flag_address(), self.flag_value)
+            if len(self.obs.suspensions) >= MAX_SUSPENSIONS:  # the cap: no more raises take effect
+                self.flag.close()
+            if self.control is not None and not self.control.started:
+                self.control.start()
         if not self.has_counter:
             return
         done = machine.read_global(machine.slot(CROSSINGS_KEY)).bits or 0
@@ -193,6 +260,20 @@ class _Run:
             self.obs.snapshots.append(data)
         del machine, snap
         runtime.machine = None  # drop the Store and Instance
+        if self.restore is not None and self.restore.process:
+            raise Departure(data)  # another process restores it (resumefuzz.hop.relay)
+        return self._arrive(data)
+
+    def _arrive(self, data: bytes) -> Machine:
+        """Bytes → fresh instance → restore → resume, on the restoring runtime (RESTORE's, if it has one:
+        another wasmtime configuration; the run goes on there)."""
+        assert self.engine is not None
+        target = self.restore.runtime if self.restore is not None and self.restore.runtime is not None \
+            else self.runtime
+        if target is not self.runtime:
+            self.runtime.on_suspend, target.on_suspend = None, self._on_suspend
+            self.runtime = target
+        engine, runtime, context = self.engine, self.runtime, self.context
         decoded = snapshot_codec.decode(data, module_sha256=runtime.sha256)
         host = HostState.from_image(self.seed, decoded.host)
         if host.wasi is not None:
@@ -225,7 +306,7 @@ class _Run:
 
     def _finish(self, machine: Machine) -> Observation:
         obs, host, layout = self.obs, self._host(), self.runtime.layout
-        machine.store.set_fuel(self.runtime.fuel)  # the harness's accessors must run even after exhaustion
+        self.runtime.refuel(machine.store)  # the harness's accessors must run even after exhaustion
         obs.calls = list(host.completed)
         obs.outputs = list(host.outputs)
         obs.globals = {s.key: image.value for s, image in zip(layout.globals, machine.capture_globals())}

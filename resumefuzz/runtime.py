@@ -16,6 +16,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import weakref
 from collections.abc import Hashable
 from pathlib import Path
@@ -24,8 +26,9 @@ from typing import Any, Callable
 import wasmtime
 
 from . import limits, wasmtime_api
-from .abi import (CAPPED, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, MEMORY64, REDROP, SAVE, STATE_MEMORY,
-                  SUSPEND, WASI_IMPORTS, WASI_MODULE, CallSpec, Layout, Slot, fn_export, fn_index, program_key)
+from .abi import (CAPPED, FLAG_KEY, FLAG_MEMORY, FLAG_OFFSET, HOST_INTERFACE, KIND_MEMORY, KIND_TABLE, LOAD, MEMORY64, REDROP,
+                  SAVE, STATE_MEMORY, SUSPEND, WASI_IMPORTS, WASI_MODULE, CallSpec, Layout, Slot, fn_export, fn_index,
+                  program_key)
 from .bounds import capped_message
 from .errors import Inconclusive, Unsupported
 from .host import HostState
@@ -33,7 +36,9 @@ from .limits import MEMORY_CHUNK
 from .state import BLOCK_SIZE, PAGE_SIZE, GlobalImage, MemoryImage, TableImage
 from .values import WIDTH, Signature, Value
 
-EXHAUSTION = ("STACK_OVERFLOW", "OUT_OF_FUEL")
+#: trap codes that end a run as a budget, not a divergence (INTERRUPT: the wall-clock budget of a run
+#: restored under epoch interruption, see :func:`epoch_deadline`)
+EXHAUSTION = ("STACK_OVERFLOW", "OUT_OF_FUEL", "INTERRUPT")
 
 
 class RestoreError(Exception):
@@ -65,13 +70,23 @@ def _signed(bits: int, type_: str) -> int:
 
 
 def _config(opt_level: str, max_wasm_stack: int | None, canonicalize_nans: bool,
-            epoch_interruption: bool = False) -> wasmtime.Config:
+            epoch_interruption: bool = False, consume_fuel: bool = True, parallel_compilation: bool = True,
+            simd: bool = True) -> wasmtime.Config:
     """The wasmtime configuration of every run (the compile child builds the same one); EPOCH_INTERRUPTION
-    for a run bounded in wall-clock time too (the WASI reference run)."""
+    for a run bounded in wall-clock time too (the WASI reference run).  CONSUME_FUEL,
+    PARALLEL_COMPILATION and SIMD are changed only by a restore configuration (:mod:`resumefuzz.hop`)."""
     config = wasmtime.Config()
-    config.consume_fuel = True
+    config.consume_fuel = consume_fuel
     config.epoch_interruption = epoch_interruption
+    if not parallel_compilation:
+        config.parallel_compilation = False
+    if not simd:
+        config.wasm_relaxed_simd = False
+        config.wasm_simd = False
     config.wasm_memory64 = True  # 64-bit memories (memory64); on by default in wasmtime 50, stated here
+    # the flag memory of yield-point mode ``flag`` (abi.FLAG_MEMORY) is shared: threads and shared memories on
+    config.wasm_threads = True
+    config.shared_memory = True
     config.cranelift_nan_canonicalization = canonicalize_nans
     if max_wasm_stack is not None:
         config.max_wasm_stack = max_wasm_stack
@@ -141,6 +156,29 @@ def _compile_child() -> None:
     sys.stdout.buffer.write(module.serialize())
 
 
+#: seconds a store of a runtime without fuel (a restore configuration's ``interrupt=epoch``) may run
+#: before it traps with INTERRUPT (one epoch tick per second, see _start_epoch_ticker)
+EPOCH_BUDGET = 60
+_EPOCH_ENGINES: "weakref.WeakSet[wasmtime.Engine]" = weakref.WeakSet()
+_ticker: list[threading.Thread] = []
+
+
+def _start_epoch_ticker() -> None:
+    """Once per process: a daemon thread that advances every unmetered engine's epoch each second."""
+    if _ticker:
+        return
+
+    def tick() -> None:
+        while True:
+            time.sleep(1.0)
+            for engine in list(_EPOCH_ENGINES):
+                engine.increment_epoch()
+
+    thread = threading.Thread(target=tick, name="resumefuzz-epoch", daemon=True)
+    _ticker.append(thread)
+    thread.start()
+
+
 def _alive(me: "weakref.ref[Runtime]") -> "Runtime":
     runtime = me()
     assert runtime is not None, "host function called after its Runtime was collected"
@@ -168,9 +206,25 @@ class Runtime:
 
     def __init__(self, wasm: bytes, layout: Layout, *, fuel: int, opt_level: str = "speed",
                  max_wasm_stack: int | None = None, canonicalize_nans: bool = False,
-                 what: str = "prepared", compile_timeout: float | None = None) -> None:
-        settings = {"opt_level": opt_level, "max_wasm_stack": max_wasm_stack, "canonicalize_nans": canonicalize_nans}
-        self.wasmtime_engine, self.module = compile_module(wasm, settings, what, compile_timeout)
+                 what: str = "prepared", compile_timeout: float | None = None,
+                 settings: dict[str, Any] | None = None, artifact: bytes | None = None) -> None:
+        """SETTINGS: further ``_config`` settings (a restore configuration); ARTIFACT: wasmtime's
+        serialized artifact of WASM compiled under the same settings, loaded instead of compiling."""
+        settings = {"opt_level": opt_level, "max_wasm_stack": max_wasm_stack, "canonicalize_nans": canonicalize_nans,
+                    **(settings or {})}
+        #: fuel bounds each instance (else epoch interruption does, in wall-clock time)
+        self.metered = settings.get("consume_fuel", True)
+        if artifact is not None:
+            self.wasmtime_engine = wasmtime.Engine(_config(**settings))
+            try:
+                self.module = wasmtime.Module.deserialize(self.wasmtime_engine, artifact)
+            except wasmtime.WasmtimeError as exc:
+                raise Unsupported(f"wasmtime cannot load the serialized {what} module: {_first_line(str(exc))}") \
+                    from None
+        else:
+            self.wasmtime_engine, self.module = compile_module(wasm, settings, what, compile_timeout)
+        if settings.get("epoch_interruption") and not self.metered:
+            _EPOCH_ENGINES.add(self.wasmtime_engine)
         self.what = what
         self.sha256 = hashlib.sha256(wasm).digest()
         self.layout = layout
@@ -194,6 +248,8 @@ class Runtime:
             linker.define_func(WASI_MODULE, name, _func_type(signature), _wasi(me, name), access_caller=True)
         #: the module imports WASI: its runs carry a WasiState (HostState.wasi)
         self.wasi = any(i.module == WASI_MODULE for i in self.module.imports)
+        #: the module polls a flag memory (yield-point mode ``flag``, abi.FLAG_MEMORY)
+        self.flagged = FLAG_MEMORY in layout.exports
         #: the memory WASI functions address: the program's memory 0
         self.wasi_memory = next((s.export for s in layout.memories if s.key == program_key("memory", 0)), None)
         self.pre = linker.instantiate_pre(self.module)
@@ -226,9 +282,17 @@ class Runtime:
         with self.machine.inside(caller):
             return wasi.call(name, _GuestMemory(self.machine, self.wasi_memory), args)
 
+    def refuel(self, store: wasmtime.Store) -> None:
+        """Give STORE this runtime's budget again: its fuel, or (unmetered) EPOCH_BUDGET seconds."""
+        if self.metered:
+            store.set_fuel(self.fuel)
+        else:
+            store.set_epoch_deadline(EPOCH_BUDGET)
+            _start_epoch_ticker()
+
     def instantiate(self, host: HostState) -> "Machine":
         store = wasmtime.Store(self.wasmtime_engine)
-        store.set_fuel(self.fuel)
+        self.refuel(store)
         store.set_limits(memory_size=_STORE_MEMORY_BYTES, table_elements=_STORE_TABLE_ELEMENTS)
         self.host = host
         try:
@@ -405,6 +469,17 @@ class Machine:
             piece = bytes(view[start:start + MEMORY_CHUNK])
             ctypes.memmove(base + start, piece, len(piece))
 
+    def flag_address(self) -> tuple[int, Any]:
+        """(address of the flag byte, the memory object that keeps it alive) of a module in yield-point
+        mode ``flag``.  A shared memory (``wasmtime.SharedMemory``) lives as long as that object; any other
+        memory exported under the name (a planted fault) only as long as this Store."""
+        memory = self.exports[FLAG_MEMORY]
+        if isinstance(memory, wasmtime.SharedMemory):
+            base = ctypes.addressof(memory.data_ptr().contents)
+        else:
+            base = ctypes.addressof(memory.data_ptr(self.ctx).contents)
+        return base + FLAG_OFFSET, memory
+
     # -- state -------------------------------------------------------------------
     def _state(self) -> bytes:
         """Every numeric global's bits, stored by the module's own SAVE function (one call)."""
@@ -461,6 +536,8 @@ class Machine:
         self.check_bounds()
         images = []
         for slot in self.layout.memories:
+            if slot.key == FLAG_KEY:  # the host's signal, not state (abi: Flag)
+                continue
             memory = self.exports[slot.export]
             pages = memory.size(self.ctx)
             images.append(MemoryImage(slot.index, pages, slot.maximum, self.read_memory(slot.export, 0, pages * PAGE_SIZE),

@@ -22,7 +22,11 @@ from pathlib import Path
 from .campaign import Campaign, Options
 from .files import write_atomic
 from .engines import get_engine
-from .engines.faults import FAULTS, inapplicable, planted
+from .engines.faults import ELSEWHERE_FAULTS, FAULTS, FLAG_FAULTS, inapplicable, planted
+from .yieldpoints import FLAG
+
+#: faults no divergence can show (a liveness figure does): reported as skipped, with why
+LIVENESS_FAULTS = frozenset({"flag-at-loops-only"})
 
 CORRECT = "(correct engine)"
 DEFAULT_CORPUS = Path("corpus")
@@ -60,6 +64,8 @@ def plan(faults: list[str], engine: str) -> list[Planned]:
     planned = []
     for fault in faults:
         spec, reason = planted(fault, engine), inapplicable(fault, base)
+        if fault in LIVENESS_FAULTS:
+            reason = "a liveness fault: no divergence can show it (the suspensions-by-site-kind figure does)"
         if reason is None:
             get_engine(spec)
         planned.append(Planned(fault, spec, reason))
@@ -79,7 +85,19 @@ def campaign_options(item: Planned, *, budget: float, jobs: int, seed: int, out:
     fault; KNOWN engine defects (:func:`known_defects`) are classified once, never minimized."""
     return Options(generator="mixed", engines=(item.spec,), time_limit=budget, jobs=jobs, seed=seed,
                    out=out / item.fault.strip("()").replace(" ", "-"), progress=progress,
-                   stop_on_finding=item.fault != CORRECT, shrink_attempts=10, known_defects=known)
+                   stop_on_finding=item.fault != CORRECT, shrink_attempts=10, known_defects=known,
+                   **fault_mode(item.fault))
+
+
+def fault_mode(fault: str) -> dict[str, str]:
+    """The campaign options a fault needs to act at all: a flag fault, a module in yield-point mode flag
+    (its schedules set the flag at their crossings); a restore-elsewhere fault, restores in another
+    process."""
+    if fault in FLAG_FAULTS:
+        return {"yield_points": FLAG}
+    if fault in ELSEWHERE_FAULTS:
+        return {"restore_in": "process"}
+    return {}
 
 
 def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Path,

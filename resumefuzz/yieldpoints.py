@@ -13,8 +13,18 @@ Spec: a comma-separated subset of
     loop    loop headers (every iteration crosses one)
     call    after every call / call_indirect / call_ref
     all     every instruction boundary (implies the three above)
+    flag    loop heads and after calls, each polling a flag byte a control
+            thread may set (the deployment design: see below; implies loop, call)
 
 Crossings are numbered from 1 in execution order.
+
+Mode ``flag`` (see Flag in :mod:`resumefuzz.abi`): the prepared module gets a
+shared flag memory of its own (``__rfz.flag``, never the program's memory).
+Each yield point counts the crossing, sets the flag itself when the count
+reaches ``rfz.target`` (so a ``--schedule at:...`` replay takes the same path),
+then loads the flag atomically and calls ``rfz.suspend`` while it is set; when
+that call returns on the rewind it clears the flag atomically.  ``check
+--signal thread`` sets it from another thread (:mod:`resumefuzz.control`).
 
 Reference-typed leaf functions get none: a function that handles a reference
 value (a ``funcref``/``externref`` parameter, result or local, ``ref.*``,
@@ -39,14 +49,18 @@ from dataclasses import dataclass
 
 from . import stackheight
 
-from .abi import (CROSSINGS_KEY, DEPTH_KEY, HARNESS_MODULE, NEVER, REDROP, SITE_KEY, SUSPEND, SYMBOL_PREFIX,
-                  TARGET_KEY, is_call_export, key_export, symbol)
+from .abi import (CROSSINGS_KEY, DEPTH_KEY, FLAG_KEY, FLAG_MEMORY, FLAG_OFFSET, HARNESS_MODULE, NEVER, REDROP, SITE_KEY,
+                  SUSPEND, SYMBOL_PREFIX, TARGET_KEY, is_call_export, key_export, symbol)
 from .errors import BadInput
 from .instrumentation import assemble, load_text
 from .moduletext import Func, ModuleText, body_start
 from .values import REF_TYPES
 
-MODES = ("entry", "loop", "call", "all")
+MODES = ("entry", "loop", "call", "all", "flag")
+#: the mode whose yield points poll the flag memory
+FLAG = "flag"
+#: a yield site's kind (Injected.kinds): where in the code it sits
+ENTRY, LOOP, CALL, INSTRUCTION = "entry", "loop head", "after call", "instruction"
 DEFAULT = "all"
 #: the default for a WASI program (a compiled one, as users suspend): with ``all``, wasi-libc's
 #: printf alone makes a prepared module of 1-2 MB that wasmtime cannot compile within the compile
@@ -68,6 +82,8 @@ _SITE = symbol("site")
 _SUSPEND = symbol("suspend")
 _CROSSINGS = symbol("crossings")
 _TARGET = symbol("target")
+#: the flag memory of mode ``flag`` (module text name; exported as abi.FLAG_MEMORY)
+FLAG_SYMBOL = symbol("flag")
 _CALLS = ("call ", "call_indirect", "call_ref")
 #: any instruction that makes a call (a function containing one is not a leaf)
 _ANY_CALL = re.compile(r"^(?:return_)?call(?:_indirect|_ref)?\b")
@@ -93,24 +109,34 @@ class YieldPoints:
     def __str__(self) -> str:
         return ",".join(m for m in MODES if m in self.modes)
 
+    @property
+    def flag(self) -> bool:
+        """Do the yield points poll the flag memory (mode ``flag``)?"""
+        return FLAG in self.modes
+
     def positions(self, lines: list[str], glued: frozenset[int] = frozenset()) -> list[int]:
         """Line indices of a function field before which a yield point is inserted.
 
         GLUED lines continue a harness probe sequence: no yield goes before them.
         """
+        return sorted(self.kinds(lines, glued))
+
+    def kinds(self, lines: list[str], glued: frozenset[int] = frozenset()) -> dict[int, str]:
+        """Line index before which a yield point is inserted -> the site's kind (ENTRY, LOOP, CALL, INSTRUCTION)."""
         start, end = body_start(lines), len(lines) - 1
         every = "all" in self.modes
-        points: set[int] = set()
+        loops = "loop" in self.modes or self.flag
+        calls = "call" in self.modes or self.flag
+        points: dict[int, str] = {}
         if every or "entry" in self.modes:
-            points.add(start)
+            points[start] = ENTRY
         for i in range(start, end):
             text = lines[i].lstrip()
-            if (every
-                    or ("loop" in self.modes and text.startswith("loop"))
-                    or ("call" in self.modes and text.startswith(_CALLS)
-                        and not text.startswith(f"call {SYMBOL_PREFIX}"))):
-                points.add(i + 1)
-        return sorted(points - glued)
+            loop = text.startswith("loop")
+            call = text.startswith(_CALLS) and not text.startswith(f"call {SYMBOL_PREFIX}")
+            if every or (loops and loop) or (calls and call):
+                points.setdefault(i + 1, LOOP if loop else CALL if call else INSTRUCTION)
+        return {at: kind for at, kind in points.items() if at not in glued}
 
 
 @dataclass(frozen=True)
@@ -118,6 +144,8 @@ class Injected:
     wasm: bytes
     #: static operand-stack height at each yield site (site id = index), None if unknown
     sites: tuple[int | None, ...]
+    #: each yield site's kind (ENTRY, LOOP, CALL, INSTRUCTION), by site id
+    kinds: tuple[str, ...] = ()
 
 
 def inject(wasm: bytes, points: YieldPoints) -> Injected:
@@ -131,6 +159,7 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
     harness = _harness_functions(module)
     depth = next((e.target for e in module.exports if e.field == key_export(DEPTH_KEY)), None)
     sites: list[int | None] = []
+    kinds: list[str] = []
     ref_names = _reference_names(module)
     for fn in module.funcs:
         if fn.field is None or fn.name in harness or reference_leaf(fn, ref_names):
@@ -139,9 +168,10 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
         start = body_start(lines)
         height = stackheight.heights(module, lines, start, len(lines) - 1)
         inserts = []
-        for at in points.positions(lines, _probe_lines(lines, depth)):
+        for at, kind in sorted(points.kinds(lines, _probe_lines(lines, depth)).items()):
             inserts.append((at, len(sites)))
             sites.append(height[at - start])
+            kinds.append(kind)
         for at, site in reversed(inserts):
             indent = _indent_at(lines, at)
             lines[at:at] = [f"{indent}i32.const {site}", f"{indent}global.set {_SITE}", f"{indent}call {_YIELD}"]
@@ -152,26 +182,42 @@ def inject(wasm: bytes, points: YieldPoints) -> Injected:
     module.append("global", f"  (global {_TARGET} (mut i64) i64.const {NEVER - (1 << 64)})")
     module.append("export", f'  (export "{key_export(CROSSINGS_KEY)}" (global {_CROSSINGS}))')
     module.append("export", f'  (export "{key_export(TARGET_KEY)}" (global {_TARGET}))')
-    module.append(
-        "func",
-        "\n".join(
-            [
-                f"  (func {_YIELD}",
-                f"    global.get {_CROSSINGS}",
-                "    i64.const 1",
-                "    i64.add",
-                f"    global.set {_CROSSINGS}",
-                f"    global.get {_CROSSINGS}",
-                f"    global.get {_TARGET}",
-                "    i64.eq",
-                "    if",
-                f"      call {_SUSPEND}",
-                "    end",
-                "  )",
-            ]
-        ),
-    )
-    return Injected(assemble(module), tuple(sites))
+    if points.flag:
+        module.append("memory", f"  (memory {FLAG_SYMBOL} 1 1 shared)")
+        module.append("export", f'  (export "{FLAG_MEMORY}" (memory {FLAG_SYMBOL}))')
+        module.append("export", f'  (export "{key_export(FLAG_KEY)}" (memory {FLAG_SYMBOL}))')
+        body = flag_yield_body(FLAG_SYMBOL)
+    else:
+        body = [f"global.get {_CROSSINGS}", f"global.get {_TARGET}", "i64.eq", "if", f"  call {_SUSPEND}", "end"]
+    module.append("func", yield_function(body))
+    return Injected(assemble(module), tuple(sites), tuple(kinds))
+
+
+def yield_function(body: list[str]) -> str:
+    """The field of ``$__rfz_yield``: count the crossing, then BODY."""
+    count = [f"global.get {_CROSSINGS}", "i64.const 1", "i64.add", f"global.set {_CROSSINGS}"]
+    return "\n".join([f"  (func {_YIELD}", *(f"    {line}" for line in count + body), "  )"])
+
+
+def flag_yield_body(memory: str, address: str = "i32", *, clear: bool = True) -> list[str]:
+    """What a yield point of mode ``flag`` does once it counted the crossing: the flag byte is byte
+    FLAG_OFFSET of MEMORY (ADDRESS: its index type).  Not CLEAR: the resume path leaves the flag set
+    (planted fault ``flag-not-cleared``)."""
+    at = f"{address}.const {FLAG_OFFSET}"
+    return [
+        f"global.get {_CROSSINGS}", f"global.get {_TARGET}", "i64.eq",
+        "if",  # the scheduled crossing raises the flag itself
+        f"  {at}", "  i32.const 1", f"  i32.atomic.store8 {memory}",
+        "end",
+        at, f"i32.atomic.load8_u {memory}",
+        "if",
+        f"  call {_SUSPEND}",  # returns during the unwind (Asyncify leaves at once) and at the end of the rewind
+        *([f"  {at}", "  i32.const 0", f"  i32.atomic.store8 {memory}"] if clear else []),
+        "end",
+    ]
+
+
+YIELD_SYMBOL = _YIELD
 
 
 def _reference_names(module: ModuleText) -> frozenset[str]:

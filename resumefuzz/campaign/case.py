@@ -8,8 +8,9 @@ from typing import Any, Callable
 
 from resumefuzz.fuzz import GeneratedCase, get_generator
 
-from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE, Judge
+from ..checker import DIVERGENT, EQUAL, INCONCLUSIVE, THREAD, Judge
 from ..errors import EngineDefect, EngineError, Inconclusive, TransformTimeout, Unsupported
+from ..hop import restoring
 from ..observation import Observation
 from ..preparation import prepare
 from ..yieldpoints import YieldPoints
@@ -63,6 +64,10 @@ class CaseResult:
     shadow_stack: int = 0  # suspensions of a WASI program with its shadow stack (__stack_pointer) in use
     files_open: int = 0  # suspensions of a WASI program holding a file it opened
     output_written: int = 0  # suspensions of a WASI program after it wrote to stdout or stderr
+    signal: str = "schedule"  # how runs C were suspended (the plan's: checker.SIGNALS)
+    signals: int = 0  # flag raises by control threads (--signal thread)
+    hops: int = 0  # restores in another process (--restore-in process)
+    restore: str = ""  # where/under which wasmtime settings runs C restored (the check flags; "" this process)
     wasi: bool = False  # the case is a WASI program (run against the harness's WASI host)
     #: the harness's WASI host disagreed with wasmtime's WASI on the straight run (a harness bug)
     host_mismatch: str = ""
@@ -110,18 +115,18 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     _configure(engine, options)
     result = _judge(plan, options, engine, notify, deadline)
     result.profile, result.binaryen, result.generator = plan.profile, binaryen_release(engine), plan.generator
+    result.signal = plan.signal
     return result
 
 
 def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list[str]], None] | None,
            deadline: float | None) -> CaseResult:
-    from .findings import record_finding
-
     started = time.time()
     case = generate(plan)
     try:
         prep = prepare(case.wasm, engine, YieldPoints.parse(plan.yield_points), wasmtime_opt=plan.wasmtime_opt)
-        judge = Judge(prep, plan.seed, case.wasi)
+        restore = restoring(prep, plan.restore_in, plan.restore_config, plan.seed)  # compiled now: exit-3 early
+        judge = Judge(prep, plan.seed, case.wasi, restore)
     except TransformTimeout as exc:  # the system under test hung: a finding, as a hanging run is
         return CaseResult(TRANSFORM_HANG, str(exc))
     except EngineError as exc:
@@ -142,7 +147,22 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
         return CaseResult(UNSUPPORTED, str(exc))
     except Inconclusive as exc:
         return CaseResult(INCONCLUSIVE, str(exc))
-    result = CaseResult(EQUAL, crossings=judge.crossings, wasi=judge.inputs is not None)
+    result = CaseResult(EQUAL, crossings=judge.crossings, wasi=judge.inputs is not None,
+                        restore=" ".join(restore.args) if restore is not None else "")
+    try:
+        return _judged(plan, options, case, prep, judge, result, notify, deadline)
+    finally:
+        if restore is not None:
+            result.hops = restore.hops
+            restore.close()
+
+
+def _judged(plan: CasePlan, options: Options, case: GeneratedCase, prep: Any, judge: Judge, result: "CaseResult",
+            notify: Callable[[list[str]], None] | None, deadline: float | None) -> "CaseResult":
+    """RESULT of PLAN's prepared CASE: the host cross-check, A vs B, then B vs C (schedules, or a run a
+    control thread suspends)."""
+    from .findings import record_finding
+
     if judge.inconclusive:
         result.status = INCONCLUSIVE
         return result
@@ -166,9 +186,11 @@ def _judge(plan: CasePlan, options: Options, engine: Any, notify: Callable[[list
     result.allowances = dict(judge.allowances)
     exhausted = 0
     if finding is None:
-        for finding, c in judge.schedules(plan.schedule, stop_at_finding=True):
+        runs = [judge.thread_run()] if plan.signal == THREAD else judge.schedules(plan.schedule, stop_at_finding=True)
+        for finding, c in runs:
             result.schedules += 1
             tally(result, c, prep.sites)
+            result.signals += c.signals or 0
             exhausted += bool(c.exhausted)
     if finding is None:
         if result.schedules and exhausted == result.schedules:

@@ -268,7 +268,8 @@ def _predicate(plan: CasePlan, spec: str, facets: list[str], case: GeneratedCase
     """Judging as PLAN does under schedule SPEC (a WASI CASE with its inputs); interesting when it
     diverges on one of FACETS."""
     wasi = None if case is None or case.wasi is None else case.wasi.to_json()
-    return Predicate(plan.engine, plan.seed, spec, plan.yield_points, plan.wasmtime_opt, tuple(facets), wasi)
+    return Predicate(plan.engine, plan.seed, spec, plan.yield_points, plan.wasmtime_opt, tuple(facets), wasi,
+                     plan.restore_in, plan.restore_config)
 
 
 def _replay_script(predicate: Predicate) -> str:

@@ -19,6 +19,8 @@ from ..engines import draw_spec
 from ..host import splitmix64
 
 CAMPAIGN_SCHEDULE = "quick"
+#: the yield points of every case of a campaign whose runs C a control thread suspends (--signal thread)
+FLAG_POINTS = "flag"
 _YIELD_CHOICES = ("all", "all", "entry,loop,call", "loop", "call,loop")
 _WASMTIME_OPT = ("speed", "none", "speed_and_size")
 _SCHEDULE_CHOICES = (CAMPAIGN_SCHEDULE,) * 3 + ("systematic",)
@@ -53,6 +55,16 @@ class Options:
     #: engine-defect signatures known beforehand (the corpus expects them): one classification each,
     #: never minimized or written again (see findings.record_engine_defect)
     known_defects: tuple[str, ...] = ()
+    #: how runs C are suspended (checker.SIGNALS): "schedule" (the drawn schedule's crossings) or "thread"
+    #: (a control thread raises the flag; every case then uses yield-point mode ``flag``)
+    signal: str = "schedule"
+    #: every case's yield points (None: drawn per case, from the generator's choices); `selftest` plants the
+    #: flag faults with "flag"
+    yield_points: str | None = None
+    #: where and under which wasmtime settings runs C restore (resumefuzz.hop: ``--restore-in``,
+    #: ``--restore-config``; "random" draws a configuration from each case's seed); None: this process
+    restore_in: str | None = None
+    restore_config: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,9 @@ class CasePlan:
     yield_points: str
     wasmtime_opt: str
     schedule: str
+    signal: str = "schedule"  # checker.SIGNALS
+    restore_in: str | None = None  # resumefuzz.hop.PLACES; None: this process
+    restore_config: str | None = None  # a RestoreConfig spec or "random" (drawn from the case seed)
 
     @classmethod
     def make(cls, options: Options, index: int) -> "CasePlan":
@@ -81,9 +96,10 @@ class CasePlan:
         engine = draw_spec(engines[0] if len(engines) == 1 else pick(_ENGINE_SALT, engines), pick)
         member = get_generator(options.generator).member(seed, None if options.profile == ALL else options.profile)
         profile = pick(_PROFILE_SALT, tuple(sorted(member.profiles))) if options.profile == ALL else options.profile
-        return cls(index, seed, member.name, profile, engine,
-                   pick(_YIELD_SALT, member.yield_points or _YIELD_CHOICES), pick(_WASMTIME_SALT, _WASMTIME_OPT),
-                   pick(_SCHEDULE_SALT, _SCHEDULE_CHOICES))
+        points = FLAG_POINTS if options.signal == "thread" else options.yield_points or \
+            pick(_YIELD_SALT, member.yield_points or _YIELD_CHOICES)
+        return cls(index, seed, member.name, profile, engine, points, pick(_WASMTIME_SALT, _WASMTIME_OPT),
+                   pick(_SCHEDULE_SALT, _SCHEDULE_CHOICES), options.signal, options.restore_in, options.restore_config)
 
 
 def check_profile(options: Options) -> None:

@@ -49,6 +49,11 @@ class Stats:
     files_open_suspensions: int = 0  # ... suspended holding a file they opened
     output_written_suspensions: int = 0  # ... suspended after writing to stdout or stderr
     generator_cases: dict[str, int] = field(default_factory=dict)  # cases by the generator that made them
+    # where and how runs C were suspended and restored (issue 15)
+    suspensions_by_signal: dict[str, int] = field(default_factory=dict)  # "schedule" / "thread" -> suspensions
+    signals: int = 0  # flag raises by control threads
+    hops: int = 0  # restores in another process
+    restores_by_config: dict[str, int] = field(default_factory=dict)  # the restore flags ("" this process) -> cases
     #: WASI programs' straight runs checked against wasmtime's WASI, by outcome (agree, disagree, skipped)
     host_checks: dict[str, int] = field(default_factory=dict)
     #: suspensions by the Binaryen release the engine ran (major version; a release whose cases never
@@ -102,6 +107,14 @@ class Stats:
         self.shadow_stack_suspensions += result.shadow_stack
         self.files_open_suspensions += result.files_open
         self.output_written_suspensions += result.output_written
+        if result.suspensions:
+            self.suspensions_by_signal[result.signal] = self.suspensions_by_signal.get(result.signal, 0) + \
+                result.suspensions
+        self.signals += result.signals
+        self.hops += result.hops
+        if result.schedules:
+            key = result.restore or "here"
+            self.restores_by_config[key] = self.restores_by_config.get(key, 0) + 1
         if result.host_check:
             self.host_checks[result.host_check] = self.host_checks.get(result.host_check, 0) + 1
         if result.generator:
@@ -238,6 +251,10 @@ def unreached(stats: Stats) -> list[str]:
     if stats.wasi_cases and not stats.host_checks.get("agree"):
         lines.append(f"{stats.wasi_cases} WASI program(s), yet none was confirmed by wasmtime's WASI "
                      f"(host_checks: {stats.host_checks or 'none'})")
+    if stats.signals and not stats.suspensions_by_signal.get("thread"):
+        lines.append(f"control threads raised the flag {stats.signals} time(s), yet no run suspended")
+    if any(k.startswith("--restore-in process") for k in stats.restores_by_config) and not stats.hops:
+        lines.append("runs were to restore in another process, yet no hop happened (hops 0)")
     lines += [f"Binaryen {version} ran, yet never suspended" for version, count in
               sorted(stats.binaryen_suspensions.items()) if count == 0]
     return lines
@@ -306,6 +323,9 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"use, {stats.files_open_suspensions} with a file open, {stats.output_written_suspensions} after output "
         f"was written; checked against wasmtime's WASI: "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.host_checks.items())) or "none"),
+        "  suspended by: " + (", ".join(f"{k} {v}" for k, v in sorted(stats.suspensions_by_signal.items())) or "none")
+        + f"; control-thread signals {stats.signals}; hops between processes {stats.hops}; cases by restore: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(stats.restores_by_config.items())) or "none"),
         *(f"  warning: {line}" for line in unreached(stats)),
         "  transform policy allowances (A vs B, optimizing engines): "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),

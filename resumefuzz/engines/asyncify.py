@@ -54,6 +54,16 @@ _FEATURES = {
     "BulkMemoryOpt": 524288, "CallIndirectOverlong": 1048576,
 }
 FEATURES = sum(_FEATURES.values())
+#: Atomics (threads: shared memories, atomic loads and stores), given only for a module in yield-point mode
+#: ``flag`` (its flag memory and polls, abi.FLAG_MEMORY); programs' own atomics stay out of scope
+ATOMICS = 1
+
+
+def features(wasm: bytes) -> int:
+    """The features Binaryen is given for WASM: FEATURES, and ATOMICS if WASM polls a flag memory."""
+    from ..abi import FLAG_MEMORY
+
+    return FEATURES | (ATOMICS if FLAG_MEMORY.encode() in wasm else 0)
 
 
 #: Binaryen's own words for a module it cannot read: its binary parser gave up
@@ -226,7 +236,7 @@ class AsyncifyEngine(Engine):
     def _run(self, wasm: bytes, passes: list[str], args: dict[str, str], *, optimize_before: bool,
              optimize_after: bool) -> bytes:
         return binaryen.worker(self.config.get("version") or None).run_passes(
-            wasm, passes, args, features=FEATURES,
+            wasm, passes, args, features=features(wasm),
             optimize_level=int(self.config["optimize_level"]),
             shrink_level=int(self.config["shrink_level"]),
             optimize_before=optimize_before,

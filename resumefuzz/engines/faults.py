@@ -17,6 +17,18 @@ run context.  What a snapshot holds is the base's.  The transform faults,
 ``uninstrumented-import`` and ``wrong-list``, can only be planted into a
 base whose transform is Binaryen's Asyncify pass (see :func:`inapplicable`).
 
+The flag faults (:data:`FLAG_FAULTS`) are bugs of a module in yield-point mode
+``flag`` (:mod:`resumefuzz.yieldpoints`), planted into the module the base's
+transform is given, so they apply to every base and leave any other module
+alone: ``flag-not-cleared`` (the resume path leaves the flag set: the run
+suspends again at the next crossing, a spurious suspension, facet
+``suspensions``), ``flag-in-program-memory`` (the flag byte is byte 0 of the
+program's memory 0, which the program may write: it suspends with no signal,
+or the host's raise and clear write over the program's byte) and
+``flag-at-loops-only`` (the yield points after calls are left out: calls never
+yield; no divergence can show it, a liveness figure does -- suspensions by
+yield-site kind in a thread run's report, and its note).
+
 The host-state faults (:data:`WASI_FAULTS`) are bugs of a host restoring a
 WASI program's state: the base restores, then the restored
 :class:`~resumefuzz.wasi.host.WasiState` (``machine.runtime.host.wasi``) is
@@ -25,6 +37,15 @@ written again, open files' offsets at 0, the highest opened descriptor
 missing, clocks back at their initial values, the random stream back at 0.
 Like every fault, one with nothing to perturb (no WASI, nothing written or
 opened or read yet) leaves the restore alone.
+
+The restore-elsewhere faults (:data:`ELSEWHERE_FAULTS`) are bugs of a
+restoring *process* (``check --restore-in process``, :mod:`resumefuzz.hop`);
+in-process they restore correctly.  ``foreign-module``: the restoring process
+loads a differently prepared module (the prepared bytes with one more custom
+section), which the snapshot's module identity must refuse (a ``hop``
+finding).  ``drop-host-across-processes``: the host state the snapshot
+carries -- outputs so far, a WASI program's stdout and stderr -- is dropped
+on the way into the restoring process.
 """
 
 from __future__ import annotations
@@ -41,6 +62,7 @@ from ..abi import NEVER, START_CALL, START_EXPORT, TARGET_KEY, fn_index, is_call
 from ..values import Value
 from ..wasi import PREOPEN_FD
 from ..wasi.host import FILE, initial_clocks
+from .. import yieldpoints
 from .asyncify import AsyncifyEngine
 from .interface import Engine, RunContext
 
@@ -379,16 +401,87 @@ FAULTS: dict[str, tuple[Restore, str]] = {
     "restart-random": (_restart_random, "stdout"),
     "lose-stderr": (_lose_stderr, "stderr"),
     "lose-environment": (_lose_environment, "exit"),
+    # restore-elsewhere faults (act only when another process restores, see ELSEWHERE_FAULTS)
+    "foreign-module": (_restore, "hop"),
+    "drop-host-across-processes": (_restore, "output"),
     # a transform fault: the suspending import is not listed, so nothing is instrumented to unwind
     "uninstrumented-import": (_restore, "crossings"),
     # a transform fault: Asyncify's only-list (see the list option) misses one function on the unwind path
     "wrong-list": (_restore, "crossings"),
+    # flag faults (yield-point mode flag): planted into the module the transform is given
+    "flag-not-cleared": (_restore, "suspensions"),
+    "flag-in-program-memory": (_restore, "suspensions"),
+    "flag-at-loops-only": (_restore, "liveness"),
 }
+
+#: faults of a module in yield-point mode ``flag`` (no-ops in any other module): see the module doc
+FLAG_FAULTS = frozenset({"flag-not-cleared", "flag-in-program-memory", "flag-at-loops-only"})
+
+
+def plant_flag_fault(fault: str, wasm: bytes) -> bytes:
+    """WASM (an instrumented module, before the transform) with flag fault FAULT planted; WASM itself when
+    it polls no flag (or, for ``flag-in-program-memory``, has no program memory).  The harness's items are
+    found by their exports (names do not survive): the flag memory (abi.FLAG_MEMORY), the site global
+    (abi.SITE_KEY) and the yield function (the one loading the flag)."""
+    from ..abi import FLAG_MEMORY, SITE_KEY, key_export
+    from ..instrumentation import assemble, load_text
+
+    module = load_text(wasm)
+    flag_name = module.export_map("memory").get(FLAG_MEMORY)
+    flag = next((m for m in module.memories if m.name == flag_name), None)
+    poll = f"i32.atomic.load8_u {flag_name}"
+    function = next((fn for fn in module.funcs if fn.field is not None
+                     and any(line.strip() == poll for line in fn.field.lines)), None)
+    if flag is None or function is None or function.field is None:
+        return wasm
+    if fault == "flag-at-loops-only":
+        site = f"global.set {module.export_map('global').get(key_export(SITE_KEY))}"
+        call = f"call {function.name}"
+        for fn in module.funcs:
+            if fn.field is None or fn is function:
+                continue
+            lines = fn.field.lines
+            for i in range(len(lines) - 3, 0, -1):  # each yield: i32.const SITE / global.set $site / call $yield
+                if lines[i + 1].strip() == site and lines[i + 2].strip() == call \
+                        and lines[i - 1].lstrip().startswith(("call ", "call_indirect", "call_ref")):
+                    del lines[i:i + 3]
+        return assemble(module)
+    if fault == "flag-not-cleared":
+        body = yieldpoints.flag_yield_body(flag.name, clear=False)
+    else:  # flag-in-program-memory
+        memory = next((m for m in module.memories if m.index == 0 and m is not flag), None)
+        if memory is None:
+            return wasm
+        body = yieldpoints.flag_yield_body(memory.name, memory.index_type)
+        for field_ in module.fields:  # the host raises the flag where the module reads it
+            if field_.kind == "export" and field_.lines[0].startswith(f'  (export "{FLAG_MEMORY}" '):
+                field_.lines[0] = f'  (export "{FLAG_MEMORY}" (memory {memory.name}))'
+    # the yield function's body again, with the names of this text (the crossing counter and target, suspend)
+    names = _yield_names(module, function.field.lines)
+    text = yieldpoints.yield_function(body)
+    for symbol, name in names.items():
+        text = text.replace(symbol, name)
+    function.field.lines[:] = [function.field.lines[0], *text.split("\n")[1:]]
+    return assemble(module)
+
+
+def _yield_names(module: Any, lines: list[str]) -> dict[str, str]:
+    """The yield function's harness symbols -> their names in the printed text LINES come from."""
+    from ..abi import CROSSINGS_KEY, TARGET_KEY, key_export
+
+    globals_ = module.export_map("global")
+    suspend = next(line.strip().split()[1] for line in lines if line.strip().startswith("call "))
+    return {yieldpoints.symbol("crossings"): globals_[key_export(CROSSINGS_KEY)],
+            yieldpoints.symbol("target"): globals_[key_export(TARGET_KEY)],
+            yieldpoints.symbol("suspend"): suspend}
 
 
 #: faults in the WASI host state a restore hands the program (no-ops for programs without WASI)
 WASI_FAULTS = frozenset({"lose-stdout-tail", "repeat-stdout", "reset-file-offset", "close-descriptor",
                          "restart-clock", "restart-random", "lose-stderr", "lose-environment"})
+
+#: faults of a restoring process: they act only with ``--restore-in process`` (FaultyEngine.elsewhere_*)
+ELSEWHERE_FAULTS = frozenset({"foreign-module", "drop-host-across-processes"})
 
 #: faults planted in the transform rather than in restore: they need Binaryen's Asyncify pass as the transform
 TRANSFORM_FAULTS = frozenset({"uninstrumented-import", "wrong-list"})
@@ -478,10 +571,34 @@ class FaultyEngine(Engine):
         if self.fault == "wrong-list":  # an only-list missing one function the unwind passes through
             assert isinstance(self.base, AsyncifyEngine)  # inapplicable() saw its transform is Asyncify's
             return self.base.transform_listed(wasm, suspend_import, "only", leave_out=_unwind_path_function)
+        if self.fault in FLAG_FAULTS:
+            return self.base.transform(plant_flag_fault(self.fault, wasm), suspend_import)
         return self.base.transform(wasm, suspend_import)
 
     def restore(self, machine: "Machine", snapshot: "Snapshot", context: RunContext) -> None:
         FAULTS[self.fault][0](self, machine, snapshot, context)
+
+    def elsewhere_module(self, wasm: bytes) -> bytes:
+        """The prepared module a restoring process loads (resumefuzz.hop): foreign-module's differs."""
+        if self.fault != "foreign-module":
+            return wasm
+        name, payload = b"resumefuzz.prepared-elsewhere", b"\x01"
+        body = bytes([len(name)]) + name + payload
+        return wasm + b"\x00" + bytes([len(body)]) + body  # one more custom section (sizes < 128: one-byte LEB)
+
+    def elsewhere_snapshot(self, data: bytes) -> bytes:
+        """The snapshot bytes as a restoring process receives them: drop-host-across-processes loses
+        the host state's outputs and a WASI program's stdout and stderr on the way."""
+        if self.fault != "drop-host-across-processes":
+            return data
+        from .. import snapshot as codec
+
+        snap = codec.decode(data)
+        wasi = snap.host.wasi
+        if wasi is not None:
+            wasi = wasi.copy()
+            wasi.stdout, wasi.stderr = bytearray(), bytearray()
+        return codec.encode(replace(snap, host=replace(snap.host, outputs=(), wasi=wasi)))
 
     def private_keys(self, layout: "Layout") -> set[str]:
         return self.base.private_keys(layout)

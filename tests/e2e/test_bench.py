@@ -18,7 +18,9 @@ def test_the_bench_runs_end_to_end(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     results = json.loads(out.read_text())
-    assert {"throughput", "profile", "csmith", "snapshot", "targets"} <= set(results)
+    assert {"throughput", "profile", "csmith", "modes", "snapshot", "targets"} <= set(results)
+    modes = results["modes"]  # issue 15: thread-mode suspensions/s, a cross-process restore against one in process
+    assert modes["thread_suspensions"] > 0 and modes["restore_here_ms"] > 0 and modes["process_over_here"] > 1
     stages = results["csmith"]["stages"]  # compiled programs: C generation and compilation are timed
     assert stages["generate: csmith"]["seconds"] > 0 and stages["generate: compile C"]["seconds"] > 0
     assert stages["runs C"]["seconds"] > 0 and results["csmith"]["cases"] > 0

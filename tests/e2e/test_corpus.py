@@ -42,8 +42,11 @@ def test_case_replays_as_expected(case: corpus.Case) -> None:
 
 
 def test_every_planted_fault_is_caught_by_some_case() -> None:
+    """(A liveness fault cannot be caught: no divergence shows it, a liveness figure does.)"""
+    from resumefuzz.selftest import LIVENESS_FAULTS
+
     caught = {fault for case in CASES for fault in case.catches}
-    assert caught == set(FAULTS)
+    assert caught == set(FAULTS) - LIVENESS_FAULTS
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.catches], ids=[c.name for c in CASES if c.catches])

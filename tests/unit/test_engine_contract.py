@@ -11,7 +11,7 @@ import pytest
 
 from resumefuzz.engines import draw_spec, registry
 from resumefuzz.engines.asyncify import AsyncifyEngine
-from resumefuzz.engines.faults import FAULTS
+from resumefuzz.engines.faults import ELSEWHERE_FAULTS, FAULTS, FLAG_FAULTS
 from resumefuzz.testing import ContractViolation, smoke_test_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +44,8 @@ def _facets(message: str) -> set[str]:
             for facet in group.split(", ")}
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+@pytest.mark.parametrize("fault", sorted(FAULTS.keys() - FLAG_FAULTS - ELSEWHERE_FAULTS))  # flag faults: tests/unit/test_flag.py;
+# restore-elsewhere faults act only in a restoring process: tests/unit/test_hop.py
 def test_the_contract_catches_every_planted_fault(fault: str) -> None:
     with pytest.raises(ContractViolation, match=f"engine 'faulty:{fault}' breaks the engine contract") as info:
         smoke_test_engine(f"faulty:{fault}")

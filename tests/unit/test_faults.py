@@ -19,7 +19,7 @@ import pytest
 
 from resumefuzz.cli import main
 from resumefuzz.engines.asyncify import AsyncifyEngine
-from resumefuzz.engines.faults import FAULTS, WASI_FAULTS
+from resumefuzz.engines.faults import ELSEWHERE_FAULTS, FAULTS, FLAG_FAULTS, WASI_FAULTS
 from resumefuzz.errors import BadInput
 from resumefuzz.testing import PROGRAMS
 
@@ -215,7 +215,9 @@ def program(tmp_path: Path):
 
 
 def test_every_fault_has_a_program():
-    assert PROGRAM_FOR_FAULT.keys() == FAULTS.keys() - WASI_FAULTS  # those: tests/unit/test_wasi_faults.py
+    # those: tests/unit/test_wasi_faults.py; flag faults (yield-point mode flag): tests/unit/test_flag.py
+    # restore-elsewhere faults (--restore-in process): tests/unit/test_hop.py
+    assert PROGRAM_FOR_FAULT.keys() == FAULTS.keys() - WASI_FAULTS - FLAG_FAULTS - ELSEWHERE_FAULTS
 
 
 @pytest.mark.parametrize("fault", sorted(PROGRAM_FOR_FAULT))
@@ -317,6 +319,12 @@ def test_every_facet_has_a_witness() -> None:
     from resumefuzz.oracles import FACETS
 
     assert set(FACET_WITNESS) | {FAULTS[f][1] for f in WASI_FAULTS} == set(FACETS)
+    # the facets the checker judges about a run: the flag faults (tests/unit/test_flag.py) and the
+    # restore-elsewhere faults (tests/unit/test_hop.py) are their witnesses
+    from resumefuzz.engines.faults import ELSEWHERE_FAULTS, FLAG_FAULTS
+    from resumefuzz.oracles import RUN_FACETS
+
+    assert set(RUN_FACETS) <= {FAULTS[f][1] for f in FLAG_FAULTS | ELSEWHERE_FAULTS}
 
 
 @pytest.mark.parametrize("facet", sorted(FACET_WITNESS))

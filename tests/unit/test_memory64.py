@@ -41,8 +41,11 @@ def test_a_64_bit_memory_is_parsed_with_its_index_type() -> None:
 
 
 def test_a_shared_memory_is_still_unsupported() -> None:
+    from resumefuzz import wasmtools
+    from resumefuzz.instrumentation import observe
+
     with pytest.raises(Unsupported, match="memory form"):
-        text("(module (memory i64 1 2 shared))")
+        observe(wasmtools.parse("(module (memory i64 1 2 shared))"))
 
 
 # ---------------------------------------------------------------------------

@@ -145,8 +145,10 @@ def test_unsupported_imports_and_fields_are_named() -> None:
         observe(wasmtools.parse('(module (import "env" "f" (func)))'))
     with pytest.raises(Unsupported, match="out_i32"):
         observe(wasmtools.parse('(module (import "host" "out_i32" (func (param i64))))'))
+    # a program's shared memory: parsed (the harness's own flag memory is one), refused when observed
+    assert ModuleText.parse("(module\n  (memory $#memory0 (;0;) 1 2 shared)\n)").memories[0].shared
     with pytest.raises(Unsupported, match="shared"):
-        ModuleText.parse("(module\n  (memory $#memory0 (;0;) 1 2 shared)\n)")
+        observe(wasmtools.parse("(module (memory 1 2 shared))"))
 
 
 def test_systematic_schedules_cover_every_crossing_in_turn() -> None:
