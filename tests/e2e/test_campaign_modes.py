@@ -20,6 +20,7 @@ def fuzz(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
                            *args], capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.nightly  # ~30 s; tests/e2e/test_signal_thread.py shows thread runs through `check` in the fast suite
 def test_a_thread_mode_campaign_suspends_by_its_control_threads(tmp_path: Path) -> None:
     done = fuzz(tmp_path / "out", "--generator", "csmith", "--cases", "3", "--signal", "thread", "--seed", "2")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -118,6 +118,7 @@ def test_restore_elsewhere_faults_are_caught(loop: Path, fault: str, says: str) 
     assert says in done.stdout and "Traceback" not in done.stdout + done.stderr
 
 
+@pytest.mark.nightly  # ~25 s; the fast suite's corpus replay restores corpus/cases/restored-in-another-process there
 def test_replay_a_representative_subset_restored_in_other_processes() -> None:
     sidecars = [str(CASES[name].sidecar) for name in SUBSET]
     done = cli("replay", *sidecars, "--restore-in", "process:artifact")
