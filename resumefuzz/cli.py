@@ -339,14 +339,19 @@ def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
                              "one per case from its seed (recorded in findings)")
 
 
-def _mode_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Options fields of `_add_mode_arguments`' flags, checked (bad input, exit 2, before any work)."""
+def _check_restore(restore_in: str | None, restore_config: str | None, seed: int = 0) -> None:
+    """--restore-in and --restore-config are bad input (exit 2) before any work when malformed."""
     from .hop import PLACES, RestoreConfig
 
-    if args.restore_in is not None and args.restore_in not in PLACES:
-        raise BadInput(f"--restore-in {args.restore_in!r}: one of {', '.join(PLACES)}")
-    if args.restore_config is not None:
-        RestoreConfig.parse(args.restore_config, args.seed)
+    if restore_in is not None and restore_in not in PLACES:
+        raise BadInput(f"--restore-in {restore_in!r}: one of {', '.join(PLACES)}")
+    if restore_config is not None:
+        RestoreConfig.parse(restore_config, seed)
+
+
+def _mode_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Options fields of `_add_mode_arguments`' flags, checked (bad input, exit 2, before any work)."""
+    _check_restore(args.restore_in, args.restore_config, args.seed)
     return {"signal": args.signal, "restore_in": args.restore_in, "restore_config": args.restore_config}
 
 
@@ -517,12 +522,8 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
                    junit: Path | None = None, json_out: Path | None = None, restore_in: str | None = None,
                    restore_config: str | None = None) -> int:
     from . import corpus
-    from .hop import PLACES, RestoreConfig
 
-    if restore_in is not None and restore_in not in PLACES:
-        raise BadInput(f"--restore-in {restore_in!r}: one of {', '.join(PLACES)}")
-    if restore_config is not None:
-        RestoreConfig.parse(restore_config)
+    _check_restore(restore_in, restore_config)
 
     # report files are checked before any case runs: a bad path must not cost a whole replay
     for path, flag in ((junit, "--junit"), (json_out, "--json")):
