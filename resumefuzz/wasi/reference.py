@@ -42,7 +42,7 @@ import wasmtime
 from .. import limits
 from ..abi import WASI_START
 from ..errors import BadInput, Inconclusive, Unsupported
-from ..runtime import compile_module
+from ..runtime import _first_line, compile_module
 from . import PREOPEN_GUEST, WasiInputs, WasiOutcome
 
 __all__ = ["REFERENCE_STACK", "REFERENCE_TIMEOUT", "CrossCheck", "cross_check", "first_difference", "reference_run"]
@@ -202,10 +202,6 @@ def _cause(text: str) -> str:
     if "Caused by:" in lines and lines.index("Caused by:") + 1 < len(lines):
         return lines[lines.index("Caused by:") + 1][:300]
     return _first_line(text)
-
-
-def _first_line(text: str) -> str:
-    return next((line.strip() for line in text.splitlines() if line.strip()), "unknown error")[:300]
 
 
 # -- the cross-check ----------------------------------------------------------------------------
