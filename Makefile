@@ -6,11 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CSMITH_PACKAGES := csmith libcsmith-dev
+# Debian packages only some tests need: a real redis-server (shared example database) and headless
+# Chromium (the HTML report opened in a real browser); those tests skip in one line without them.
+TEST_PACKAGES := redis-server chromium
 PROGRAMS := $(wildcard corpus/programs/*.c)
 
-.PHONY: setup csmith programs fuzz test smoke bench nightly clean
+.PHONY: setup csmith debian programs fuzz test smoke bench nightly clean
 
-setup: $(STAMP) node_modules/.installed csmith
+setup: $(STAMP) node_modules/.installed csmith debian
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +36,19 @@ csmith: $(STAMP)
 	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $(CSMITH_PACKAGES) >/dev/null; } \
 	  || echo "make setup: could not install $(CSMITH_PACKAGES); the csmith generator will fail until they are"; \
 	else echo "make setup: Csmith is missing: run \`sudo apt-get install $(CSMITH_PACKAGES)\` (needed by the csmith generator only)"; fi
+
+# redis-server and chromium, installed the same way (as root, when missing); named otherwise.
+debian:
+	@missing=""; command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "make setup: installing$$missing (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends $$missing >/dev/null 2>&1 \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+	  || echo "make setup: could not install$$missing; the tests that need them will skip"; \
+	else echo "make setup:$$missing missing: run \`sudo apt-get install$$missing\` (only some tests need them)"; fi
 
 # The corpus's C programs, built for wasm32-wasi at every optimization level into the compiler's cache
 # (~/.cache/resumefuzz/cc; a no-op when built before).  The first build at a level also builds zig's
