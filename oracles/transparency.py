@@ -42,8 +42,9 @@ from .report import event_context, hexdump_context
 FACETS = ("trap", "result", "output", "memory", "global", "table", "crossings", "stdout", "stderr", "exit", "files",
           "clock")
 #: facets the checker judges about a run itself rather than by compare(): a module in yield-point mode flag
-#: suspended with its flag never raised (checker.spurious), a run whose restoring process failed (resumefuzz.hop)
-RUN_FACETS = ("suspensions", "hop")
+#: suspended with its flag never raised (checker.spurious), a run whose restoring process failed (resumefuzz.hop),
+#: a prepared module that reads or writes its flag non-atomically (abi.flag_audit)
+RUN_FACETS = ("suspensions", "hop", "flag")
 #: every facet a verdict can name
 ALL_FACETS = FACETS + RUN_FACETS
 

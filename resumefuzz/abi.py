@@ -80,6 +80,14 @@ Flag
     is never captured, restored or compared (its Slot, key FLAG_KEY, is
     skipped): the host carries the byte from the suspended instance to the
     fresh one.
+    Every access to the flag memory from the module is atomic: it is read
+    only with atomic loads and written only with atomic stores (or other
+    atomic operations), since another thread writes it while the module runs.
+    A plain load is a data race whose result the wasm threads proposal leaves
+    open (a compiler may hoist it out of a loop: the flag is never seen), and
+    no run on this machine shows that reliably; :func:`flag_audit` decides it
+    on the prepared module's text instead, and the checker reports a
+    violation as a finding (facet ``flag``).
     Deviation from an *imported* shared memory: imports come first in the
     memory index space, so importing it would renumber every program memory
     (and every unqualified load and store would address it); defining it after
@@ -99,6 +107,7 @@ Module text
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from .values import CARRIER, Signature
@@ -110,7 +119,7 @@ __all__ = [
     "NEVER", "REDROP",
     "RESERVED_PREFIX", "SAVE", "SITE_KEY", "SYMBOL_PREFIX", "START_CALL", "START_EXPORT", "STATE_MEMORY", "SUSPEND", "Slot",
     "TARGET_KEY", "WASI_IMPORTS", "WASI_MODULE", "WASI_START", "call_export", "dropped_key", "engine_key", "export_key", "fn_export", "fn_index",
-    "is_call_export", "item_export", "key_export", "program_key", "symbol",
+    "is_call_export", "item_export", "key_export", "program_key", "symbol", "FlagAudit", "flag_audit",
 ]
 
 HOST_MODULE = "host"
@@ -353,3 +362,77 @@ def symbol(name: str) -> str:
 
 #: every harness symbol starts so
 SYMBOL_PREFIX = symbol("")
+
+
+# ---------------------------------------------------------------------------
+# the flag memory's accesses (see Flag)
+
+_NAME = r'\$"(?:[^"\\]|\\.)*"|\$[^\s()]+'
+_MEMORY_DEF = re.compile(r'\(memory (%s)?(?:\s*\(@name "(?:[^"\\]|\\.)*"\))?\s*\(;(\d+);\)' % _NAME)
+_FUNC_DEF = re.compile(r'^\s*\(func (%s)' % _NAME)
+_OPERAND = re.compile(r'\s+(%s|\d+)' % _NAME)
+#: instructions that address a memory (the memory operand, if any, follows the mnemonic)
+_MEMORY_OP = re.compile(r'^(?:(?:[if](?:32|64)|v128)\.(?:atomic\.)?(?:load|store|rmw)\S*'
+                        r'|memory\.(?:grow|fill|copy|init|atomic\.\S+))$')
+
+
+@dataclass(frozen=True)
+class FlagAudit:
+    """What the module does with its flag memory: ATOMIC accesses, and every access that is not atomic
+    (one line each: function, instruction, what it does, how many sites)."""
+
+    atomic: int
+    violations: tuple[str, ...]
+
+
+def flag_audit(text: str) -> FlagAudit | None:
+    """The accesses to the flag memory (exported as FLAG_MEMORY) in TEXT, a module printed by wasm-tools
+    (every item named); None when the module has no flag memory.  A violation is any access that is not
+    an atomic operation: a plain load (``reads``), a plain store, ``memory.fill``/``copy``/``init``
+    (``writes``), ``memory.grow`` (``grows``).  ``memory.size`` reads no byte and is not counted."""
+    names: dict[str, int] = {}
+    for match in _MEMORY_DEF.finditer(text):
+        if match.group(1):
+            names[match.group(1)] = int(match.group(2))
+    exported = re.search(r'\(export "%s" \(memory (%s|\d+)\)\)' % (re.escape(FLAG_MEMORY), _NAME), text)
+    if exported is None:
+        return None
+    target = exported.group(1)
+    flag = int(target) if target.isdigit() else names.get(target)
+    if flag is None:
+        return None
+    atomic, bad, function = 0, {}, "?"
+    for line in text.splitlines():
+        defined = _FUNC_DEF.match(line)
+        if defined:
+            function = defined.group(1)
+            continue
+        stripped = line.strip()
+        mnemonic = stripped.split(" ", 1)[0]
+        if not _MEMORY_OP.match(mnemonic):
+            continue
+        rest, memories = stripped[len(mnemonic):], []
+        while len(memories) < 2:
+            operand = _OPERAND.match(rest)
+            if operand is None or operand.group(1) not in names:
+                break
+            memories.append(names[operand.group(1)])
+            rest = rest[operand.end():]
+        if not memories:  # unqualified: memory 0
+            memories = [0]
+        if flag not in (memories if mnemonic == "memory.copy" else memories[:1]):
+            continue
+        if ".atomic." in mnemonic:
+            atomic += 1
+            continue
+        what = "reads the flag with a plain (non-atomic) load" if ".load" in mnemonic else \
+            "grows the flag memory" if mnemonic == "memory.grow" else \
+            "writes the flag memory without an atomic store"
+        key = (function, mnemonic, what)
+        bad[key] = bad.get(key, 0) + 1
+
+    def shown(name: str) -> str:  # $"#func3 #func3" -> #func3
+        return name.lstrip("$").strip('"').split(" ")[0]
+
+    return FlagAudit(atomic, tuple(f"function {shown(fn)}: {op} {what} ({n} site(s))"
+                                   for (fn, op, what), n in bad.items()))

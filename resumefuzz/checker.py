@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 import wasmtime
 
 from . import files
-from .abi import CROSSINGS_KEY, SITE_KEY, TARGET_KEY
+from .abi import CROSSINGS_KEY, FLAG_MEMORY, SITE_KEY, TARGET_KEY, FlagAudit, flag_audit
 from .engines import Engine
 from .errors import BadInput, Inconclusive
 from .hop import HopFailed, Restoring, restoring
@@ -202,7 +202,37 @@ class Judge:
     def crossings(self) -> int:
         return self.b.crossings or 0
 
+    @functools.cached_property
+    def flag_audit(self) -> FlagAudit | None:
+        """The prepared module's accesses to its flag memory (yield-point mode ``flag``; None otherwise):
+        every one must be atomic (:func:`resumefuzz.abi.flag_audit`)."""
+        if FLAG_MEMORY not in self.prep.layout.exports:
+            return None
+        from . import wasmtools
+
+        return flag_audit(wasmtools.print_text(self.prep.suspendable))
+
+    def flag_check(self) -> list[Divergence]:
+        """The divergence of a prepared module that reads or writes its flag memory non-atomically."""
+        audit = self.flag_audit
+        if audit is None or not audit.violations:
+            return []
+        return [Divergence("flag", "prepared module: the flag memory (abi.FLAG_MEMORY)",
+                           "\n".join(f"  {line}" for line in audit.violations)
+                           + f"\n  ({audit.atomic} atomic access(es)); another thread writes the flag while the "
+                             "module runs: a non-atomic access is a data race (a plain load may be hoisted out "
+                             "of a loop, and the flag never seen)")]
+
     def transform(self) -> Finding | None:
+        """A vs B, and the prepared module's flag accesses (yield-point mode ``flag``): see ``_transform``."""
+        flagged = self.flag_check()
+        found = self._transform()
+        if not flagged:
+            return found
+        return Finding("prepared module" + (", A vs B" if found else ""), None, self.b,
+                       [*flagged, *(found.divergences if found else [])])
+
+    def _transform(self) -> Finding | None:
         """A vs B: is the transform transparent?
 
         Bit for bit, unless the engine's transform optimizes: then A vs B
@@ -282,8 +312,13 @@ class Judge:
     def thread_run(self, *, keep_snapshots: bool = False) -> tuple[Finding | None, Observation]:
         """B vs C, C suspended whenever a control thread raises the flag (``--signal thread``).  The finding's
         schedule is ``at:`` the crossings where C really suspended: it replays deterministically."""
-        c = run(self.suspendable, self.seed, "C[thread]", engine=self.prep.engine, keep_snapshots=keep_snapshots,
-                restore=self.restore, thread=thread_delay(self.b.seconds), **self._run_options)  # type: ignore[arg-type]
+        try:
+            c = run(self.suspendable, self.seed, "C[thread]", engine=self.prep.engine, keep_snapshots=keep_snapshots,
+                    restore=self.restore, thread=thread_delay(self.b.seconds), **self._run_options)  # type: ignore[arg-type]
+        except HopFailed as exc:  # as in interrupted(): a finding, replayed from the crossings suspended so far
+            c = exc.observation or Observation("C[thread]")
+            return Finding("B vs C", Schedule("thread", tuple(c.suspensions)), c,
+                           [Divergence("hop", "restoring in another process", str(exc))]), c
         return self._judged(Schedule("thread", tuple(c.suspensions)), c)
 
     def schedules(self, spec: str, *, stop_at_finding: bool = False,
@@ -307,6 +342,12 @@ def thread_delay(b_seconds: float) -> tuple[float, float]:
 
     high = min(DELAY[1], max(5e-5, b_seconds / 8))
     return high / 4, high
+
+
+def flag_note(audit: FlagAudit) -> str:
+    """The flag-access audit's figure, in one line."""
+    return (f"flag memory: {audit.atomic} atomic access(es), {len(audit.violations)} non-atomic access kind(s)"
+            + ("" if audit.violations else " (every read an atomic load, every write an atomic store)"))
 
 
 def spurious(c: Observation) -> list[Divergence]:
@@ -394,6 +435,8 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
             verdict.notes.append(f"WASI cross-check {judge_.host_check.status}: {judge_.host_check.detail}")
         finding = judge_.transform()
         verdict.notes += judge_.notes
+        if judge_.flag_audit is not None:
+            verdict.notes.append(flag_note(judge_.flag_audit))
         if finding:
             verdict.findings.append(finding)
         skip = stop_on_first and bool(verdict.findings)  # A vs B diverged: no schedule runs

@@ -19,7 +19,13 @@ scheduled crossing is *spurious* (the flag stayed set: it was never cleared,
 or the program wrote it): the runner reports it.
 
 :class:`ControlThread` raises the flag again and again at seeded random
-delays (``check --signal thread``) until it is stopped.
+delays (``check --signal thread``) until it is stopped.  Its first raise comes
+early: with probability EARLY it raises before the run starts (``start`` returns
+once the thread itself has set the byte: the run's first yield point suspends),
+otherwise after a first delay drawn from (0, high) rather than (low, high), so
+that a program shorter than one delay is still suspended now and then.  In a
+restoring process (``--restore-in process``) the thread is seeded from the case
+seed and the restore number (STREAM), so every hop is reproducible in its draws.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from typing import Any
 
 #: the control thread's delay between raises, in seconds (seeded, uniform)
 DELAY = (0.0002, 0.003)
+#: the probability that the control thread raises the flag before the run starts (seeded)
+EARLY = 0.25
 
 
 class Flag:
@@ -78,16 +86,27 @@ class Flag:
 
 
 class ControlThread:
-    """A daemon thread raising FLAG at delays drawn from SEED (uniform in DELAY) until stopped."""
+    """A daemon thread raising FLAG at delays drawn from SEED (and STREAM) until stopped: the first raise
+    before the run starts (probability EARLY) or after a delay in (0, high), then uniform in DELAY."""
 
-    def __init__(self, flag: Flag, seed: int, delay: tuple[float, float] = DELAY) -> None:
+    def __init__(self, flag: Flag, seed: int, delay: tuple[float, float] = DELAY, stream: str = "") -> None:
         self.flag = flag
-        self._random = random.Random(f"control-thread:{seed}")
+        self._random = random.Random(f"control-thread:{seed}" + (f":{stream}" if stream else ""))
         self._delay = delay
+        #: the first delay, seconds (0: raise before the run starts)
+        self.first = 0.0 if self._random.random() < EARLY else self._random.uniform(0.0, delay[1])
         self._stop = threading.Event()
+        self._ready = threading.Event()  # the early raise is done (first == 0)
         self._thread = threading.Thread(target=self._loop, name="resumefuzz-control", daemon=True)
 
     def _loop(self) -> None:
+        if self.first == 0.0:
+            self.flag.raise_()
+            self._ready.set()
+        elif self._stop.wait(self.first):
+            return
+        else:
+            self.flag.raise_()
         while not self._stop.wait(self._random.uniform(*self._delay)):
             self.flag.raise_()
 
@@ -96,7 +115,10 @@ class ControlThread:
         return self._thread.ident is not None
 
     def start(self) -> "ControlThread":
+        """Start the thread; with an early first raise, return once the thread has made it."""
         self._thread.start()
+        if self.first == 0.0:
+            self._ready.wait()
         return self
 
     def stop(self) -> None:

@@ -15,6 +15,18 @@ files and stdin optionally read from corpus files, ``files_from`` and
 was compiled from (``compiled_from``: kept for reading, never compiled).
 Every path a sidecar names is relative to it and must stay inside the corpus
 root (the folder holding its ``cases`` folder).
+
+A case may require how its runs C are suspended and restored: ``restore_in``,
+``restore_config`` (as ``check --restore-in/--restore-config``) and ``signal``
+(``schedule`` or ``thread``; ``thread`` needs yield points polling the flag).
+A ``signal: thread`` case is judged with a control thread raising the flag
+(``check --signal thread``) and, unless its schedule is ``none``, once more
+under its schedule: a finding of a thread run records the crossings where it
+really suspended (``at:...``), which reproduce it deterministically.  Its
+``catches`` must be caught whatever the thread's timing.  ``replay --signal
+thread`` judges every case that requires no signal and expects ``equal`` with
+a control thread instead of its schedule, its yield points polling the flag
+(``YIELD,flag``); other cases as they are recorded.
 """
 
 from __future__ import annotations
@@ -29,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from . import compiler, limits, wasmtools
-from .checker import DIVERGENT, EQUAL, WASI_FILE, check
+from .checker import DIVERGENT, EQUAL, SIGNALS, THREAD, WASI_FILE, Verdict, check
 from .files import write_atomic
 from .engines import get_engine
 from .errors import BadInput, EngineDefect, ResumefuzzError, Unsupported
@@ -44,7 +56,7 @@ VERDICTS = ("equal", "divergent", "unsupported", "engine-defect")
 _REQUIRED = {"guards": str, "origin": str, "seed": int, "engine": str, "yield_points": str,
              "wasmtime_opt": str, "schedule": str, "expect": dict}
 _OPTIONAL = {"catches": list, "affected_versions": (str, list), "source": str, "cflags": list,
-             "compiled_from": str, "wasi": dict, "restore_in": str, "restore_config": str}
+             "compiled_from": str, "wasi": dict, "restore_in": str, "restore_config": str, "signal": str}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 WAT_LIMIT = 16 * 1024  # findings whose text is larger are kept as .wasm
 _VERSION_ITEM = re.compile(r"^\s*(\d{1,4})\s*(?:[-\u2013]\s*(\d{1,4})\s*)?$", re.ASCII)  # "130" or "121-132" / "121–132"
@@ -99,6 +111,8 @@ class Case:
     # the restore mode the case requires (``check --restore-in``/``--restore-config``; None: replay's)
     restore_in: str | None = None
     restore_config: str | None = None
+    # how the case's runs C must be suspended (checker.SIGNALS; None: replay's --signal, else its schedule)
+    signal: str | None = None
 
     @property
     def compiled(self) -> bool:
@@ -216,6 +230,12 @@ def load_case(sidecar: Path) -> Case:
         raise bad(str(exc)) from None
     if data.get("restore_in", "here") not in PLACES:
         raise bad(f"'restore_in' must be one of {', '.join(PLACES)}")
+    if "signal" in data:
+        if data["signal"] not in SIGNALS:
+            raise bad(f"'signal' must be one of {', '.join(SIGNALS)}")
+        if data["signal"] == THREAD and not YieldPoints.parse(data["yield_points"]).flag:
+            raise bad(f"'signal' thread needs yield points that poll the flag ('yield_points' with flag, "
+                      f"not {data['yield_points']!r})")
     if "restore_config" in data:
         try:
             RestoreConfig.parse(data["restore_config"], data["seed"])
@@ -234,7 +254,8 @@ def load_case(sidecar: Path) -> Case:
             raise bad(f"'catches': {exc}") from None
     return Case(name, modules[0], sidecar, data["guards"], data["origin"], data["seed"], data["engine"],
                 data["yield_points"], data["wasmtime_opt"], data["schedule"], expect, catches, affected,
-                wasi, opt, cflags, compiled_from, data.get("restore_in"), data.get("restore_config"))
+                wasi, opt, cflags, compiled_from, data.get("restore_in"), data.get("restore_config"),
+                data.get("signal"))
 
 
 def corpus_root(sidecar: Path) -> Path:
@@ -419,15 +440,41 @@ def well_formed(cases: list[Case]) -> tuple[list[Case], list[str]]:
     return good, errors
 
 
-def _judge(case: Case, engine: str, restore_in: str | None = None, restore_config: str | None = None) -> Any:
-    """CASE judged by ENGINE; restored as the case requires, else RESTORE_IN and RESTORE_CONFIG."""
-    return check(case.wasm(), get_engine(engine), seed=case.seed, schedule=case.schedule,
-                 yield_points=case.yield_points, wasmtime_opt=case.wasmtime_opt, source=str(case.module),
-                 wasi=case.wasi, restore_in=case.restore_in or restore_in,
-                 restore_config=case.restore_config or restore_config)
+def _judge(case: Case, engine: str, restore_in: str | None = None, restore_config: str | None = None,
+           signal: str | None = None) -> Any:
+    """CASE judged by ENGINE; restored as the case requires, else RESTORE_IN and RESTORE_CONFIG; suspended
+    as the case requires, else as SIGNAL asks (see the module doc)."""
+    def judged(schedule: str, yield_points: str, how: str) -> Verdict:
+        return check(case.wasm(), get_engine(engine), seed=case.seed, schedule=schedule, yield_points=yield_points,
+                     wasmtime_opt=case.wasmtime_opt, source=str(case.module), wasi=case.wasi,
+                     restore_in=case.restore_in or restore_in, restore_config=case.restore_config or restore_config,
+                     signal=how)
+
+    if case.signal == THREAD:
+        thread = judged(case.schedule, case.yield_points, THREAD)
+        return thread if case.schedule == "none" else _worst(thread, judged(case.schedule, case.yield_points,
+                                                                            "schedule"))
+    if case.signal is None and signal == THREAD and case.expect.verdict == "equal":
+        points = YieldPoints.parse(case.yield_points)
+        return judged(case.schedule, case.yield_points if points.flag else f"{points},flag", THREAD)
+    return judged(case.schedule, case.yield_points, "schedule")
 
 
-def replay_case(case: Case, restore_in: str | None = None, restore_config: str | None = None) -> Result:
+def _worst(first: Verdict, second: Verdict) -> Verdict:
+    """Two verdicts of one case as one: divergent if either is (with the findings of both), else the one
+    that is not equal, else the first; notes and suspensions of both."""
+    from dataclasses import replace
+
+    status = DIVERGENT if DIVERGENT in (first.status, second.status) else \
+        first.status if first.status != EQUAL else second.status
+    return replace(first, status=status, findings=[*first.findings, *second.findings],
+                   notes=[*first.notes, *second.notes], inconclusive=[*first.inconclusive, *second.inconclusive],
+                   suspensions=first.suspensions + second.suspensions, schedules=first.schedules + second.schedules,
+                   report=first.report + "\n" + second.report)
+
+
+def replay_case(case: Case, restore_in: str | None = None, restore_config: str | None = None,
+                signal: str | None = None) -> Result:
     """Judge CASE and compare the verdict with the one its sidecar expects."""
     expect = case.expect
     started = time.monotonic()
@@ -438,7 +485,7 @@ def replay_case(case: Case, restore_in: str | None = None, restore_config: str |
         return Result(case.name, str(case.module), outcome, detail, time.monotonic() - started, facets or [])
 
     try:
-        verdict = _judge(case, case.engine, restore_in, restore_config)
+        verdict = _judge(case, case.engine, restore_in, restore_config, signal)
     except EngineDefect as exc:  # a valid module the engine refuses: a known engine defect, or a regression
         if expect.verdict == "engine-defect" and expect.message in exc.detail:
             return result("pass", f"engine defect as expected: {exc.detail}")
@@ -469,7 +516,8 @@ def replay_case(case: Case, restore_in: str | None = None, restore_config: str |
 
 
 def catch_case(case: Case, fault: str, restore_in: str | None = None, restore_config: str | None = None) -> Result:
-    """CASE must diverge under the planted FAULT (the case detects that bug class)."""
+    """CASE must diverge under the planted FAULT (the case detects that bug class), judged as it requires
+    (a ``signal: thread`` case with a control thread)."""
     started = time.monotonic()
     try:
         verdict = _judge(case, f"faulty:{fault}", restore_in, restore_config)
@@ -483,11 +531,12 @@ def catch_case(case: Case, fault: str, restore_in: str | None = None, restore_co
 
 
 def replay(cases: list[Case], *, with_faults: bool = False, progress: Any = None, restore_in: str | None = None,
-           restore_config: str | None = None) -> list[Result]:
-    """Every case, restored as it requires, else at RESTORE_IN under RESTORE_CONFIG (resumefuzz.hop)."""
+           restore_config: str | None = None, signal: str | None = None) -> list[Result]:
+    """Every case, restored as it requires, else at RESTORE_IN under RESTORE_CONFIG (resumefuzz.hop), and
+    suspended as it requires, else as SIGNAL asks (see the module doc)."""
     results = []
     for case in cases:
-        for outcome in [replay_case(case, restore_in, restore_config),
+        for outcome in [replay_case(case, restore_in, restore_config, signal),
                         *(catch_case(case, f, restore_in, restore_config)
                           for f in (case.catches if with_faults else ()))]:
             results.append(outcome)
@@ -590,6 +639,11 @@ def add_finding(finding: Path, corpus: Path, *, name: str | None = None, note: s
             entry["origin"] = entry["origin"][:-1] + f"; {', '.join(built)})"
     except (KeyError, TypeError, ValueError) as exc:
         raise BadInput(f"{finding}: not a finding directory (missing or bad field: {exc})") from None
+    for key in ("restore_in", "restore_config"):  # how the finding's runs C restored ...
+        if case.get(key) not in (None, "here"):
+            entry[key] = case[key]
+    if case.get("signal") == THREAD and not defect:  # ... and were suspended (its schedule: the crossings hit)
+        entry["signal"] = THREAD
     if (finding / WASI_FILE).is_file():
         entry["wasi"] = _finding_wasi(finding).to_json()
     program = _finding_file(finding, "program.c", SOURCE_LIMIT) if (finding / "program.c").is_file() else None

@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput, Unsupported
+from .engines.interface import MAX_STATE_BYTES
 from .limits import MAX_SNAPSHOT_MEMORY_PAGES, MAX_TABLE_ENTRIES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +74,8 @@ HOP_TIMEOUT = 60.0
 #: the JSON part of a reply, and a whole reply (JSON + the largest snapshot the codec accepts, with its
 #: block indices, tables and host state); a child that writes more is a finding, read no further
 HOP_MAX_JSON = 64 * 1024 * 1024
-HOP_MAX_REPLY = HOP_MAX_JSON + MAX_SNAPSHOT_MEMORY_PAGES * 65536 * 2 + MAX_TABLE_ENTRIES * 8 + 64 * 1024 * 1024
+HOP_MAX_REPLY = HOP_MAX_JSON + MAX_SNAPSHOT_MEMORY_PAGES * 65536 * 2 + MAX_TABLE_ENTRIES * 8 + 64 * 1024 * 1024 \
+    + MAX_STATE_BYTES
 #: stderr kept of a failing child (its tail is quoted in the finding)
 _STDERR_KEEP = 64 * 1024
 
@@ -287,13 +289,21 @@ def relay(run: "_Run", data: bytes) -> "Observation":
                       "restores": run.context.restores, "initial_pages": list(run.initial_pages),
                       "initial_stack": run.initial_stack, "shadow_stack": run.shadow_stack,
                       # yield-point mode flag: the flag byte the host carries to the fresh instance
-                      "flag_value": getattr(run, "flag_value", 0)}
+                      "flag_value": getattr(run, "flag_value", 0),
+                      # --signal thread: the restoring process runs a control thread too (seeded from the
+                      # seed and the restore number), and stops raising at MAX_SUSPENSIONS in all
+                      "thread": list(run.thread) if run.thread is not None else None,
+                      "suspended": run.suspended_before + len(obs.suspensions)}
+            state = _state_out(run)
             try:
-                reply, payload = _hop(restore, run.engine.spec(), header, data)
+                reply, payload, state = _hop(restore, run.engine.spec(), header, data, state)
             except HopFailed as exc:
                 exc.observation = obs
                 raise
             restore.hops += 1
+            run.context.state = _state_in(state)
+            run.signals_elsewhere += int(reply.get("signals", 0))
+            obs.spurious += [int(c) for c in reply.get("spurious", ())]
             obs.suspensions += [int(c) for c in reply.get("suspensions", ())]
             obs.probes += [_probe(p) for p in reply.get("probes", ())]
             obs.clocks += [(int(c), int(v)) for c, v in reply.get("clocks", ())]
@@ -417,14 +427,17 @@ def _take(restore: Restoring, engine: str) -> _Child:
     return child
 
 
-def _hop(restore: Restoring, engine: str, header: dict[str, Any], snapshot: bytes) -> tuple[dict[str, Any], bytes]:
-    """One hop: a child restores SNAPSHOT and runs on; its reply (HopFailed when there is no good one)."""
+def _hop(restore: Restoring, engine: str, header: dict[str, Any], snapshot: bytes,
+         state: bytes = b"") -> tuple[dict[str, Any], bytes, bytes]:
+    """One hop: a child restores SNAPSHOT (the engine's run STATE beside it) and runs on; its reply
+    (JSON, payload, the engine's run state) -- HopFailed when there is no good one, Unsupported when
+    the engine's run state cannot cross processes."""
     from .process import kill_group
 
     child = _take(restore, engine)
     proc = child.proc
     assert proc.stdout is not None and proc.stderr is not None
-    writer = child.send(_frame(json.dumps(header).encode(), snapshot))
+    writer = child.send(_frame(json.dumps(header).encode(), snapshot, state))
     out, err = bytearray(), bytearray()
     deadline = time.monotonic() + restore.timeout
     overflow = timed_out = False
@@ -473,12 +486,14 @@ def _hop(restore: Restoring, engine: str, header: dict[str, Any], snapshot: byte
         raise HopFailed(f"the restoring process died of signal {signal.Signals(-proc.returncode).name}{tail}")
     if proc.returncode != 0:
         raise HopFailed(f"the restoring process exited with code {proc.returncode}{tail}")
-    reply, payload = _parse_reply(bytes(out))
+    reply, payload, state = _parse_reply(bytes(out))
+    if reply["kind"] == "unsupported":
+        raise Unsupported(str(reply.get("reason")))
     if reply["kind"] == "refused":
         raise HopFailed(f"the restoring process refused the snapshot: {reply.get('reason')}")
     if reply["kind"] == "error":
         raise HopFailed(f"the restoring process failed: {reply.get('reason')}")
-    return reply, payload
+    return reply, payload, state
 
 
 def _command() -> list[str]:
@@ -491,13 +506,13 @@ def _tail(err: bytes) -> str:
     return f" ({lines[-1][:300]})" if lines else ""
 
 
-def _parse_reply(out: bytes) -> tuple[dict[str, Any], bytes]:
-    """(JSON, payload) of a reply; every length is checked against what arrived."""
+def _parse_reply(out: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+    """(JSON, payload, engine run state) of a reply; every length is checked against what arrived."""
     if out[:4] != _REPLY:
         raise HopFailed(f"the restoring process answered something that is not a reply "
                         f"({len(out)} bytes, starting {out[:8]!r})")
     pos, parts = 4, []
-    for what, cap in (("JSON", HOP_MAX_JSON), ("payload", HOP_MAX_REPLY)):
+    for what, cap in (("JSON", HOP_MAX_JSON), ("payload", HOP_MAX_REPLY), ("run state", MAX_STATE_BYTES)):
         if pos + 8 > len(out):
             raise HopFailed(f"the restoring process's reply is truncated (no {what} length)")
         (length,) = _U64.unpack_from(out, pos)
@@ -513,9 +528,9 @@ def _parse_reply(out: bytes) -> tuple[dict[str, Any], bytes]:
         reply = json.loads(parts[0])
     except (ValueError, UnicodeDecodeError) as exc:
         raise HopFailed(f"the restoring process's reply is not JSON ({exc})") from None
-    if not isinstance(reply, dict) or reply.get("kind") not in ("departed", "final", "refused", "error"):
+    if not isinstance(reply, dict) or reply.get("kind") not in ("departed", "final", "refused", "error", "unsupported"):
         raise HopFailed("the restoring process's reply has no known kind")
-    return reply, parts[1]
+    return reply, parts[1], parts[2]
 
 
 # -- the restoring side ------------------------------------------------------------------------------
@@ -535,8 +550,8 @@ def _read_frames(stream: Any, count: int) -> list[bytes]:
     return parts
 
 
-def _reply(reply: dict[str, Any], payload: bytes = b"") -> None:
-    sys.stdout.buffer.write(_REPLY + _frame(json.dumps(reply).encode(), payload))
+def _reply(reply: dict[str, Any], payload: bytes = b"", state: bytes = b"") -> None:
+    sys.stdout.buffer.write(_REPLY + _frame(json.dumps(reply).encode(), payload, state))
     sys.stdout.buffer.flush()
 
 
@@ -571,14 +586,24 @@ def _child() -> None:
     except Exception as exc:  # noqa: BLE001 - every failure of the restoring side is reported
         _reply({"kind": "error", "reason": f"{type(exc).__name__}: {exc}"})
         return
-    header_text, data = _read_frames(stdin, 2)
+    header_text, data, state = _read_frames(stdin, 3)
     header = json.loads(header_text)
-    # process=True: the child departs at its next suspension (the judging process starts the next hop)
+    thread = header.get("thread")
+    # process=True: the child departs at its next suspension (the judging process starts the next hop);
+    # a control thread of its own (--signal thread), seeded from the seed and this restore's number
     run = _Run(runtime, header["seed"], header["label"], engine, tuple(header["targets"]), False,
-               None, header["shadow_stack"], Restoring(process=True))
+               None, header["shadow_stack"], Restoring(process=True),
+               thread=(float(thread[0]), float(thread[1])) if thread else False,
+               stream=f"restore{header['restores'] + 1}")
     run.initial_pages = tuple(header["initial_pages"])
     run.initial_stack = header["initial_stack"]
     run.context.restores = header["restores"]
+    run.suspended_before = int(header.get("suspended", 0))
+    try:
+        run.context.state = _state_in(state)
+    except HopFailed as exc:
+        _reply({"kind": "error", "reason": str(exc)})
+        return
     if hasattr(run, "flag_value"):
         run.flag_value = header.get("flag_value", 0)
     across = getattr(engine, "elsewhere_snapshot", None)  # a planted fault (engines/faults.py)
@@ -593,16 +618,28 @@ def _child() -> None:
         _reply({"kind": "error", "reason": f"restore: {type(exc).__name__}: {exc}"})
         return
     def progress() -> dict[str, Any]:
+        run.stop_control()
         return {"suspensions": run.obs.suspensions, "probes": [asdict(p) for p in run.obs.probes],
                 "clocks": run.obs.clocks, "restores": run.context.restores,
-                "flag_value": getattr(run, "flag_value", 0)}
+                "flag_value": getattr(run, "flag_value", 0), "spurious": run.obs.spurious,
+                "signals": run.control.flag.raises if run.control is not None else 0}
+
+    def state_out() -> bytes | None:
+        try:
+            return _state_out(run)
+        except Unsupported as exc:
+            _reply({"kind": "unsupported", "reason": str(exc)})
+            return None
 
     try:
         obs = run.execute(start=machine)
     except Departure as departure:
-        _reply({"kind": "departed", **progress()}, departure.snapshot)
+        kept = state_out()
+        if kept is not None:
+            _reply({"kind": "departed", **progress()}, departure.snapshot, kept)
         return
     except Exception as exc:  # noqa: BLE001
+        run.stop_control()
         _reply({"kind": "error", "reason": f"{type(exc).__name__}: {exc}"})
         return
     host = run._host()
@@ -611,5 +648,30 @@ def _child() -> None:
                      globals=tuple(GlobalImage(s.index, s.mutable, obs.globals[s.key]) for s in layout.globals
                                    if s.key in obs.globals),
                      memories=tuple(obs.memories.values()), tables=tuple(obs.tables.values()), resume=b"")
-    _reply({"kind": "final", **progress(), "exhausted": obs.exhausted, "crossings": obs.crossings,
-            "exit": obs.wasi.exit_code if obs.wasi is not None else None}, encode(final))
+    kept = state_out()
+    if kept is not None:
+        _reply({"kind": "final", **progress(), "exhausted": obs.exhausted, "crossings": obs.crossings,
+                "exit": obs.wasi.exit_code if obs.wasi is not None else None}, encode(final), kept)
+
+
+def _state_out(run: "_Run") -> bytes:
+    """The engine's run state (RunContext.state) as bytes for the other side of a hop; Unsupported
+    (exit 3) when it holds what cannot cross processes."""
+    from .engines.interface import StateError, encode_state
+
+    try:
+        return encode_state(run.context.state)
+    except StateError as exc:
+        assert run.engine is not None
+        raise Unsupported(f"engine {run.engine.name} keeps run state that cannot cross processes "
+                          f"(--restore-in process): {exc}") from None
+
+
+def _state_in(data: bytes) -> dict[str, Any]:
+    """The engine's run state from the other side of a hop (HopFailed: it does not decode)."""
+    from .engines.interface import StateError, decode_state
+
+    try:
+        return decode_state(data)
+    except StateError as exc:
+        raise HopFailed(f"the engine's run state from the other side of the hop does not decode: {exc}") from None

@@ -28,7 +28,7 @@ import wasmtime
 from . import snapshot as snapshot_codec
 from .hop import Departure, Restoring
 from .abi import CROSSINGS_KEY, DEPTH_KEY, NEVER, SITE_KEY, TARGET_KEY, Layout, dropped_key, program_key
-from .control import ControlThread, Flag
+from .control import DELAY, ControlThread, Flag
 from .engines import Engine, RunContext
 from .engines.asyncify import ResumeBufferExhausted
 from .host import HostState, argument
@@ -74,13 +74,16 @@ def run(
     RESTORE: where, and under which wasmtime configuration, each snapshot is restored
     (:mod:`resumefuzz.hop`; default: a fresh instance of RUNTIME in this process).  THREAD: a control
     thread raises the flag of a module in yield-point mode ``flag`` at seeded random delays
-    (:mod:`resumefuzz.control`) until the run ends; each raise it notices suspends the run."""
+    (:mod:`resumefuzz.control`) until the run ends; each raise it notices suspends the run.  With
+    RESTORE in other processes, each restoring process runs a control thread of its own (seeded from
+    SEED and its restore number), so suspensions keep hopping."""
     interrupted = _Run(runtime, seed, label, engine, crossings, keep_snapshots, wasi, shadow_stack, restore, thread)
     try:
         return interrupted.execute()
     except Departure as departure:  # the rest of the run happens in other processes
         from .hop import relay
 
+        interrupted.stop_control()  # this process's instance is gone: its thread has nothing left to raise
         return relay(interrupted, departure.snapshot)
     finally:
         interrupted.stop_control()
@@ -98,7 +101,8 @@ def shadow_stack_key(layout: Layout, wasi: bool, named: str | None = None) -> st
 class _Run:
     def __init__(self, runtime: Runtime, seed: int, label: str, engine: Engine | None,
                  crossings: tuple[int, ...], keep: bool, wasi: WasiInputs | None = None,
-                 shadow_stack: str | None = None, restore: Restoring | None = None, thread: bool | tuple[float, float] = False) -> None:
+                 shadow_stack: str | None = None, restore: Restoring | None = None,
+                 thread: bool | tuple[float, float] = False, stream: str = "") -> None:
         self.runtime = runtime
         self.restore = restore
         self.seed = seed
@@ -120,11 +124,16 @@ class _Run:
         #: instance by _aim, detached at each suspension; its value travels to the fresh instance
         self.flag = Flag() if runtime.flagged else None
         self.flag_value = 0
-        delay = (thread,) if isinstance(thread, tuple) else ()  # (low, high) seconds between raises
-        self.control = ControlThread(self.flag, seed, *delay) if thread and self.flag is not None and engine is not None \
-            else None
+        #: (low, high) seconds between raises of a control thread (None: none), what a restoring process is told
+        self.thread: tuple[float, float] | None = (thread if isinstance(thread, tuple) else DELAY) if thread else None
+        self.control = ControlThread(self.flag, seed, self.thread, stream) \
+            if self.thread is not None and self.flag is not None and engine is not None else None
         if self.control is not None:
             self.obs.signals = 0
+        #: suspensions and raises of this run in other processes (resumefuzz.hop: restoring processes report
+        #: theirs; a restoring process is told how many came before it, for MAX_SUSPENSIONS)
+        self.suspended_before = 0
+        self.signals_elsewhere = 0
 
     # -- the suspend import ----------------------------------------------------
     def _on_suspend(self) -> None:
@@ -146,10 +155,10 @@ class _Run:
         self.engine.start_suspend(machine, self.context)
 
     def stop_control(self) -> None:
-        """Stop the control thread (if any) and take its count of raises."""
+        """Stop the control thread (if any) and take its count of raises (with other processes')."""
         if self.control is not None:
             self.control.stop()
-            self.obs.signals = self.control.flag.raises
+            self.obs.signals = self.control.flag.raises + self.signals_elsewhere
 
     # -- driver ------------------------------------------------------------------
     def _host_state(self) -> HostState:
@@ -221,7 +230,7 @@ class _Run:
         MACHINE's flag byte, holding the value it had when the run last suspended."""
         if self.flag is not None:
             self.flag.attach(*machine.flag_address(), self.flag_value)
-            if len(self.obs.suspensions) >= MAX_SUSPENSIONS:  # the cap: no more raises take effect
+            if self.suspended_before + len(self.obs.suspensions) >= MAX_SUSPENSIONS:  # the cap: no more raises
                 self.flag.close()
             if self.control is not None and not self.control.started:
                 self.control.start()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from .campaign import Campaign, Options
 from .files import write_atomic
@@ -80,30 +81,35 @@ def known_defects(corpus_root: Path | None = DEFAULT_CORPUS) -> tuple[str, ...]:
 
 
 def campaign_options(item: Planned, *, budget: float, jobs: int, seed: int, out: Path, progress: bool = False,
-                     known: tuple[str, ...] = ()) -> Options:
+                     known: tuple[str, ...] = (), modes: dict[str, Any] | None = None) -> Options:
     """The campaign ITEM runs: ``mixed`` for BUDGET seconds, stopping at the first finding of a
-    fault; KNOWN engine defects (:func:`known_defects`) are classified once, never minimized."""
+    fault; KNOWN engine defects (:func:`known_defects`) are classified once, never minimized.  MODES: the
+    campaign options ``--signal``, ``--restore-in``, ``--restore-config`` gave (every campaign runs in them)."""
     return Options(generator="mixed", engines=(item.spec,), time_limit=budget, jobs=jobs, seed=seed,
                    out=out / item.fault.strip("()").replace(" ", "-"), progress=progress,
                    stop_on_finding=item.fault != CORRECT, shrink_attempts=10, known_defects=known,
-                   **fault_mode(item.fault))
+                   **fault_mode(item.fault, modes or {}))
 
 
-def fault_mode(fault: str) -> dict[str, str]:
-    """The campaign options a fault needs to act at all: a flag fault, a module in yield-point mode flag
-    (its schedules set the flag at their crossings); a restore-elsewhere fault, restores in another
-    process."""
-    if fault in FLAG_FAULTS:
-        return {"yield_points": FLAG}
-    if fault in ELSEWHERE_FAULTS:
-        return {"restore_in": "process"}
-    return {}
+def fault_mode(fault: str, modes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """MODES (signal, restore_in, restore_config; None values left out) and what a fault needs to act at
+    all: a flag fault, a module in yield-point mode flag (its schedules set the flag at their crossings, or
+    a control thread does); a restore-elsewhere fault, restores in another process (``process`` unless
+    MODES already restore in one)."""
+    chosen = {key: value for key, value in (modes or {}).items() if value is not None}
+    if fault in FLAG_FAULTS and chosen.get("signal") != "thread":
+        chosen["yield_points"] = FLAG
+    if fault in ELSEWHERE_FAULTS and not str(chosen.get("restore_in", "")).startswith("process"):
+        chosen["restore_in"] = "process"
+    return chosen
 
 
 def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Path,
-        progress: bool = False, log: object = print, corpus: Path | None = DEFAULT_CORPUS) -> list[Row]:
+        progress: bool = False, log: object = print, corpus: Path | None = DEFAULT_CORPUS,
+        modes: dict[str, Any] | None = None) -> list[Row]:
     """Run PLANNED (see :func:`plan`) in order: a row per campaign, or per skipped fault.  The
-    engine defects CORPUS expects are known to every campaign (``None``: no corpus)."""
+    engine defects CORPUS expects are known to every campaign (``None``: no corpus); MODES: see
+    :func:`campaign_options`."""
     known = known_defects(corpus)
     rows = []
     for item in planned:
@@ -113,7 +119,7 @@ def run(planned: list[Planned], *, budget: float, jobs: int, seed: int, out: Pat
             log(f"skip {item.fault}: {item.skipped}")  # type: ignore[operator]
             continue
         stats = Campaign(campaign_options(item, budget=budget, jobs=jobs, seed=seed, out=out, progress=progress,
-                                          known=known)).run()
+                                          known=known, modes=modes)).run()
         first = stats.first_finding or {}
         row = Row(item.fault, bool(stats.diverged), round(first.get("seconds", stats.elapsed), 1),
                   first.get("cases", stats.cases), first.get("module_bytes"), first.get("suspensions"),

@@ -27,7 +27,11 @@ program's memory 0, which the program may write: it suspends with no signal,
 or the host's raise and clear write over the program's byte) and
 ``flag-at-loops-only`` (the yield points after calls are left out: calls never
 yield; no divergence can show it, a liveness figure does -- suspensions by
-yield-site kind in a thread run's report, and its note).
+yield-site kind in a thread run's report, and its note) and
+``flag-read-non-atomically`` (the poll reads the flag byte with a plain
+``i32.load8_u`` instead of ``i32.atomic.load8_u``: a data race no run on one
+machine shows reliably, so the checker's audit of the prepared module's flag
+accesses, :func:`resumefuzz.abi.flag_audit`, reports it: facet ``flag``).
 
 The host-state faults (:data:`WASI_FAULTS`) are bugs of a host restoring a
 WASI program's state: the base restores, then the restored
@@ -412,10 +416,12 @@ FAULTS: dict[str, tuple[Restore, str]] = {
     "flag-not-cleared": (_restore, "suspensions"),
     "flag-in-program-memory": (_restore, "suspensions"),
     "flag-at-loops-only": (_restore, "liveness"),
+    "flag-read-non-atomically": (_restore, "flag"),
 }
 
 #: faults of a module in yield-point mode ``flag`` (no-ops in any other module): see the module doc
-FLAG_FAULTS = frozenset({"flag-not-cleared", "flag-in-program-memory", "flag-at-loops-only"})
+FLAG_FAULTS = frozenset({"flag-not-cleared", "flag-in-program-memory", "flag-at-loops-only",
+                         "flag-read-non-atomically"})
 
 
 def plant_flag_fault(fault: str, wasm: bytes) -> bytes:
@@ -445,6 +451,9 @@ def plant_flag_fault(fault: str, wasm: bytes) -> bytes:
                 if lines[i + 1].strip() == site and lines[i + 2].strip() == call \
                         and lines[i - 1].lstrip().startswith(("call ", "call_indirect", "call_ref")):
                     del lines[i:i + 3]
+        return assemble(module)
+    if fault == "flag-read-non-atomically":  # the poll's load only; the stores stay atomic
+        function.field.lines[:] = [line.replace(poll, f"i32.load8_u {flag_name}") for line in function.field.lines]
         return assemble(module)
     if fault == "flag-not-cleared":
         body = yieldpoints.flag_yield_body(flag.name, clear=False)

@@ -43,8 +43,116 @@ class RunContext:
     seed: int  # the case seed (call arguments and host inputs derive from it)
     #: restores so far in this run, the one in progress included (1 during the first ``restore``)
     restores: int = 0
-    #: the engine's own scratch space for this run (e.g. a snapshot kept from one restore to the next)
+    #: the engine's own scratch space for this run (e.g. a snapshot kept from one restore to the next).
+    #: It travels with the run when a restore happens in another process (``--restore-in process``), so
+    #: it may hold only what :func:`encode_state` can write: None, booleans, numbers, strings, bytes,
+    #: snapshots, and lists, tuples and str-keyed dicts of these, MAX_STATE_BYTES encoded at most;
+    #: anything else makes such a run unsupported (exit 3), never silently lost
     state: dict[str, Any] = field(default_factory=dict)
+
+
+#: the largest engine run state (RunContext.state, encoded) that crosses processes
+MAX_STATE_BYTES = 256 * 1024 * 1024
+_STATE_DEPTH = 32
+
+
+class StateError(ValueError):
+    """An engine's run state that cannot be encoded (what, where) or decoded."""
+
+
+def encode_state(state: dict[str, Any]) -> bytes:
+    """STATE (RunContext.state) as bytes: a JSON tree, every container tagged (``{"d": {...}}``,
+    ``{"l": [...]}``, ``{"t": [...]}``; bytes ``{"b": i}`` and snapshots ``{"s": i}`` refer to the
+    blobs after it), then the blobs, each length-prefixed.  StateError names what cannot be written."""
+    from ..snapshot import encode
+    from ..state import Snapshot
+
+    blobs: list[bytes] = []
+
+    def tree(value: Any, where: str, depth: int) -> Any:
+        if depth > _STATE_DEPTH:
+            raise StateError(f"{where}: nested deeper than {_STATE_DEPTH}")
+        if value is None or isinstance(value, (bool, int, float, str)):
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1 << 64:
+                raise StateError(f"{where}: integer beyond 64 bits")
+            return value
+        if isinstance(value, (bytes, bytearray)):
+            blobs.append(bytes(value))
+            return {"b": len(blobs) - 1}
+        if isinstance(value, Snapshot):
+            blobs.append(encode(value))
+            return {"s": len(blobs) - 1}
+        if isinstance(value, (list, tuple)):
+            return {"l" if isinstance(value, list) else "t":
+                    [tree(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]}
+        if isinstance(value, dict):
+            if not all(isinstance(key, str) for key in value):
+                raise StateError(f"{where}: a dict key that is not a string")
+            return {"d": {key: tree(item, f"{where}[{key!r}]", depth + 1) for key, item in value.items()}}
+        raise StateError(f"{where} holds a {type(value).__name__}")
+
+    text = json.dumps(tree(state, "state", 0), separators=(",", ":")).encode()
+    parts = [text, *blobs]
+    size = sum(8 + len(p) for p in parts) + 8
+    if size > MAX_STATE_BYTES:
+        raise StateError(f"{size} bytes encoded, more than {MAX_STATE_BYTES}")
+    return len(blobs).to_bytes(8, "little") + b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+
+
+def decode_state(data: bytes) -> dict[str, Any]:
+    """The run state ``encode_state`` wrote (b"": empty); every length and tag is checked (StateError)."""
+    from ..snapshot import SnapshotError, decode
+
+    if not data:
+        return {}
+    if len(data) > MAX_STATE_BYTES:
+        raise StateError(f"{len(data)} bytes, more than {MAX_STATE_BYTES}")
+    pos, parts = 8, []
+    count = int.from_bytes(data[:8], "little") if len(data) >= 8 else -1
+    if not 0 <= count <= len(data):
+        raise StateError("truncated or bad blob count")
+    for _ in range(count + 1):
+        length = int.from_bytes(data[pos:pos + 8], "little") if pos + 8 <= len(data) else -1
+        if length < 0 or pos + 8 + length > len(data):
+            raise StateError("truncated")
+        parts.append(data[pos + 8:pos + 8 + length])
+        pos += 8 + length
+    if pos != len(data):
+        raise StateError(f"{len(data) - pos} trailing bytes")
+    blobs = parts[1:]
+
+    def value(node: Any, depth: int) -> Any:
+        if depth > _STATE_DEPTH + 1:
+            raise StateError("nested too deep")
+        if node is None or isinstance(node, (bool, int, float, str)):
+            return node
+        if not isinstance(node, dict) or len(node) != 1:
+            raise StateError("a node that is not tagged")
+        (tag, inner), = node.items()
+        if tag in ("b", "s"):
+            if not isinstance(inner, int) or isinstance(inner, bool) or not 0 <= inner < len(blobs):
+                raise StateError(f"a blob reference out of range: {inner!r}")
+            if tag == "b":
+                return blobs[inner]
+            try:
+                return decode(blobs[inner])
+            except SnapshotError as exc:
+                raise StateError(f"a snapshot that does not decode: {exc}") from None
+        if tag in ("l", "t") and isinstance(inner, list):
+            items = [value(item, depth + 1) for item in inner]
+            return items if tag == "l" else tuple(items)
+        if tag == "d" and isinstance(inner, dict):
+            return {key: value(item, depth + 1) for key, item in inner.items()}
+        raise StateError(f"an unknown tag {tag!r}")
+
+    try:
+        tree = json.loads(parts[0])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StateError(f"not JSON ({exc})") from None
+    decoded = value(tree, 0)
+    if not isinstance(decoded, dict):
+        raise StateError("the state is not a dict")
+    return decoded
 
 
 class Engine(abc.ABC):

@@ -83,6 +83,8 @@ def make_case(folder: Path, name: str, sidecar: object, module: str | None = TIN
     ({**GOOD, "expect": {"verdict": "maybe"}}, TINY, "expect.verdict"),
     ({**GOOD, "expect": {"verdict": "divergent"}}, TINY, "must name its facets"),
     ({**GOOD, "catches": ["no-such-fault"]}, TINY, "unknown fault"),
+    ({**GOOD, "signal": "sometimes"}, TINY, "'signal' must be one of schedule, thread"),
+    ({**GOOD, "signal": "thread"}, TINY, "'signal' thread needs yield points that poll the flag"),
     (GOOD, None, "exactly one module"),
 ])
 def test_malformed_entries_are_named_by_path(tmp_path: Path, sidecar: object, module: str | None,
@@ -169,6 +171,26 @@ def test_corpus_add_writes_into_cases(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["corpus", "add", str(broken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("resumefuzz: error: ") and "not a finding directory" in err and "Traceback" not in err
+
+
+def test_corpus_add_keeps_how_a_finding_was_suspended_and_restored(tmp_path: Path) -> None:
+    """A thread-mode finding (its schedule: the crossings the control thread hit) keeps signal thread, and
+    restore_in/restore_config; the case replays with them (a thread run, then its at: schedule)."""
+    finding = make_finding(tmp_path / "findings" / "f1", signal="thread", restore_in="process",
+                           restore_config="random")
+    for name in ("engine.json", "schedule.json"):
+        data = json.loads((finding / name).read_text())
+        data.update({"engine.json": {"yield_points": "flag"}, "schedule.json": {"spec": "at:1"}}[name])
+        (finding / name).write_text(json.dumps(data))
+    sidecar, added = corpus.add_finding(finding, tmp_path / "c", name="thread-finding")
+    data = json.loads(sidecar.read_text())
+    assert added and (data["signal"], data["restore_in"], data["restore_config"]) == ("thread", "process", "random")
+    case = corpus.load_case(sidecar)
+    assert (case.signal, case.yield_points, case.schedule) == ("thread", "flag", "at:1")
+    result = corpus.replay_case(case)
+    assert result.outcome == "pass", result.detail
+    plain = make_finding(tmp_path / "findings" / "f2", TINY.replace("1", "2"), signal="schedule")
+    assert "signal" not in json.loads(corpus.add_finding(plain, tmp_path / "c", name="plain")[0].read_text())
 
 
 def test_replay_counts_every_entry_once_and_malformed_entries_exit_2(tmp_path: Path,

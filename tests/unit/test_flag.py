@@ -1,16 +1,18 @@
 """Yield-point mode `flag`: the injected flag polling, the Flag the runner and a control thread share,
-and the planted flag faults, judged through schedules (deterministic)."""
+the planted flag faults, judged through schedules (deterministic), the audit of the prepared module's flag
+accesses, and the engine run state that crosses processes with a hop."""
 
 from __future__ import annotations
 
 import ctypes
+import threading
 
 import pytest
 
 from resumefuzz import wasmtools
-from resumefuzz.abi import FLAG_KEY, FLAG_MEMORY
+from resumefuzz.abi import FLAG_KEY, FLAG_MEMORY, FlagAudit, flag_audit
 from resumefuzz.checker import Judge, check_signal
-from resumefuzz.control import Flag
+from resumefuzz.control import DELAY, ControlThread, Flag
 from resumefuzz.engines import get_engine
 from resumefuzz.errors import BadInput
 from resumefuzz.instrumentation import load_text, observe
@@ -139,3 +141,95 @@ def test_signal_thread_needs_flag_yield_points() -> None:
         check_signal("thread", YieldPoints.parse("loop,call"))
     with pytest.raises(BadInput, match="--signal"):
         check_signal("sometimes", YieldPoints.parse("flag"))
+
+
+# -- the flag audit: every access to the flag memory is atomic (abi.flag_audit) ----------------------
+
+
+def test_the_correct_prepared_module_reads_and_writes_its_flag_only_atomically() -> None:
+    judge = _judge("asyncify")
+    assert judge.flag_audit == FlagAudit(3, ())  # the poll's load, the scheduled raise and the clear
+    assert judge.flag_check() == []
+    assert _judge_points("asyncify", "loop,call").flag_audit is None  # no flag memory: nothing to audit
+
+
+def test_flag_read_non_atomically_is_found_by_the_audit() -> None:
+    judge = _judge("faulty:flag-read-non-atomically")
+    audit = judge.flag_audit
+    assert audit is not None and audit.atomic == 2 and len(audit.violations) == 1
+    assert "i32.load8_u reads the flag with a plain (non-atomic) load" in audit.violations[0]
+    finding = judge.transform()
+    assert finding is not None and finding.facets == ["flag"]  # nothing else differs: only the audit sees it
+    finding, _ = judge.interrupted(Schedule("at", (3, 40)))
+    assert finding is None  # on this machine the plain load works, which is why a run cannot decide it
+
+
+def test_a_flag_in_program_memory_is_written_by_plain_program_stores() -> None:
+    audit = _judge("faulty:flag-in-program-memory").flag_audit
+    assert audit is not None
+    assert any("i32.store writes the flag memory without an atomic store" in v for v in audit.violations)
+
+
+def test_the_audit_reads_every_memory_operand_form() -> None:
+    text = wasmtools.print_text(wasmtools.parse("""(module
+      (memory $a 1) (memory $flag 1 1 shared) (export "__rfz.flag" (memory $flag))
+      (func $f
+        (drop (i32.atomic.load8_u $flag (i32.const 0)))
+        (drop (i32.atomic.rmw8.add_u $flag (i32.const 0) (i32.const 1)))
+        (drop (i32.load $a (i32.const 0)))
+        (memory.fill $flag (i32.const 0) (i32.const 0) (i32.const 1))
+        (memory.copy $a $flag (i32.const 0) (i32.const 0) (i32.const 1))
+        (drop (memory.size $flag))))"""))
+    audit = flag_audit(text)
+    assert audit is not None and audit.atomic == 2
+    assert sorted(v.split(": ", 1)[1] for v in audit.violations) == [
+        "memory.copy writes the flag memory without an atomic store (1 site(s))",
+        "memory.fill writes the flag memory without an atomic store (1 site(s))"]
+
+
+def _judge_points(engine: str, points: str) -> Judge:
+    return Judge(prepare(PROGRAM, get_engine(engine), YieldPoints.parse(points)), seed=0)
+
+
+# -- the control thread's first raise ------------------------------------------------------------
+
+
+def test_the_control_thread_may_raise_before_the_run_starts() -> None:
+    """Seeded: some seeds raise at once (start returns once the thread itself set the byte), the others
+    after a first delay below the upper bound of DELAY (not above its lower one)."""
+    firsts = [ControlThread(Flag(), seed).first for seed in range(200)]
+    early = [seed for seed, first in enumerate(firsts) if first == 0.0]
+    assert 20 <= len(early) <= 80  # EARLY = 0.25 of 200
+    assert all(0 < f < DELAY[1] for f in firsts if f) and any(0 < f < DELAY[0] for f in firsts)
+    assert ControlThread(Flag(), 7, stream="restore3").first != ControlThread(Flag(), 7).first or \
+        ControlThread(Flag(), 8, stream="restore3").first != ControlThread(Flag(), 8).first  # its own stream
+    byte = ctypes.create_string_buffer(1)
+    flag = Flag()
+    flag.attach(ctypes.addressof(byte), byte, 0)
+    thread = ControlThread(flag, early[0]).start()
+    try:
+        assert byte.raw == b"\x01" and flag.raises == 1  # raised by the thread, before start returned
+        assert thread._thread is not threading.current_thread()
+    finally:
+        thread.stop()
+
+
+# -- the engine's run state crosses processes (RunContext.state) ------------------------------------
+
+
+def test_run_state_round_trips_bounded_and_refuses_what_cannot_cross() -> None:
+    from resumefuzz.engines.interface import StateError, decode_state, encode_state
+    from resumefuzz.state import HostImage, Snapshot
+
+    snap = Snapshot(module_sha256=b"\x01" * 32, engine="asyncify", engine_config="{}",
+                    host=HostImage((), 0, 0, ()), globals=(), memories=(), tables=(), resume=b"\x00\x01")
+    state = {"previous": snap, "mark": 12, "pair": (1, b"\xff"), "items": [None, 1.5, "x"], "nested": {"a": {}}}
+    assert decode_state(encode_state(state)) == state
+    assert decode_state(b"") == {}
+    for bad in ({"x": object()}, {"x": {1: 2}}, {"x": 1 << 70}):
+        with pytest.raises(StateError):
+            encode_state(bad)
+    data = encode_state(state)
+    for corrupt in (data[:-1], data + b"\x00", data[:5], b"\x00" * 8 + b"\x02" + b"\x00" * 7 + b"[1"):
+        with pytest.raises(StateError):
+            decode_state(corrupt)

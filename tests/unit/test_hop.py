@@ -9,6 +9,7 @@ under is refused before anything runs.
 from __future__ import annotations
 
 import sys
+import threading
 
 import pytest
 
@@ -16,6 +17,7 @@ from resumefuzz import hop, snapshot
 from resumefuzz.abi import TARGET_KEY, CROSSINGS_KEY
 from resumefuzz.checker import DIVERGENT, EQUAL, Judge, judge
 from resumefuzz.engines import get_engine
+from resumefuzz.engines.asyncify import AsyncifyEngine
 from resumefuzz.errors import BadInput, Unsupported
 from resumefuzz.oracles import compare
 from resumefuzz.preparation import prepare
@@ -171,7 +173,7 @@ def test_restore_in_process_is_recorded_in_the_report_and_replay_line(loop_prep)
     ("import time; time.sleep(30)", "did not finish within 2 s"),
     ("import sys; sys.stdout.write('hello')", "not a reply"),
     ("import sys, struct; sys.stdout.buffer.write(b'RFZR' + struct.pack('<Q', 1 << 40))", "claims a JSON of"),
-    ("import sys, struct; sys.stdout.buffer.write(b'RFZR' + struct.pack('<Q', 2) + b'{}' + struct.pack('<Q', 0))",
+    ("import sys, struct; sys.stdout.buffer.write(b'RFZR' + struct.pack('<Q', 2) + b'{}' + struct.pack('<Q', 0) * 2)",
      "no known kind"),
 ])
 def test_a_child_that_crashes_hangs_or_answers_garbage_is_a_finding(loop_prep, monkeypatch, script, message):
@@ -188,8 +190,8 @@ def test_a_child_that_crashes_hangs_or_answers_garbage_is_a_finding(loop_prep, m
 
 
 def test_a_reply_is_parsed_strictly():
-    good = hop._REPLY + hop._frame(b'{"kind": "departed"}', b"xyz")
-    assert hop._parse_reply(good) == ({"kind": "departed"}, b"xyz")
+    good = hop._REPLY + hop._frame(b'{"kind": "departed"}', b"xyz", b"")
+    assert hop._parse_reply(good) == ({"kind": "departed"}, b"xyz", b"")
     for bad in (good[:-1], good + b"!", good[:10], b"RFZR" + hop._frame(b"[1]", b"")):
         with pytest.raises(hop.HopFailed):
             hop._parse_reply(bad)
@@ -215,6 +217,30 @@ def test_drop_host_across_processes_is_a_divergence():
     assert judge(prep, seed=0, schedule="at:100,200,300").status == EQUAL
     verdict = judge(prep, seed=0, schedule="at:100,200,300", restore_in="process")
     assert verdict.status == DIVERGENT and "output" in verdict.facets, verdict.report
+
+
+def test_the_engines_run_state_crosses_processes():
+    """RunContext.state travels with each hop: stale-snapshot (it keeps the previous snapshot there) is
+    caught across processes exactly as in process (before, each child started with an empty state)."""
+    prep = prepare(parse_text(LOOP), get_engine("faulty:stale-snapshot"), YieldPoints.parse("all"))
+    here = judge(prep, seed=0, schedule="at:100,200,300")
+    there = judge(prep, seed=0, schedule="at:100,200,300", restore_in="process")
+    assert here.status == there.status == DIVERGENT and here.facets == there.facets == ["output"], there.report
+
+
+class _KeepsAnObject(AsyncifyEngine):
+    """A real Asyncify engine whose hooks keep something no process boundary can carry in the run state."""
+
+    def finish_suspend(self, machine, context):
+        context.state["lock"] = threading.Lock()
+        return super().finish_suspend(machine, context)
+
+
+def test_run_state_that_cannot_cross_processes_is_refused_clearly(loop_prep):
+    prep = prepare(parse_text(LOOP), _KeepsAnObject(), YieldPoints.parse("all"))
+    assert judge(prep, seed=0, schedule="at:100").status == EQUAL  # in process it never leaves
+    with pytest.raises(Unsupported, match=r"keeps run state that cannot cross processes .*\['lock'\] holds a lock"):
+        judge(prep, seed=0, schedule="at:100", restore_in="process")
 
 
 def test_runs_without_a_restore_still_restore_here(loop_prep):
