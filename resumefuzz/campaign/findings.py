@@ -27,6 +27,7 @@ from resumefuzz.fuzz import GeneratedCase, get_generator
 
 from .. import versions
 from ..checker import DIVERGENT, WASI_FILE, Finding, Judge
+from ..divergence_page import text_page
 from ..files import write_atomic
 from ..errors import EngineDefect
 from ..minimize import DefectPredicate, Predicate, minimize_schedule, reduce_lines
@@ -79,6 +80,9 @@ def record_finding(plan: CasePlan, options: Options, case: GeneratedCase, judge:
                                          "original": finding.schedule and list(finding.schedule.crossings)},
                                         indent=2)
     files["engine.json"] = _engine_json(plan)
+    if verdict is not None:  # report.html: the divergence page, both sides' state (A, B repeated when shrunk)
+        files["report.html"] = _divergence_page(plan, verdict, judge if written.wasm == case.wasm else None,
+                                                written.wasm, str(files["report.txt"]))
     try:
         from .. import wasmtools
 
@@ -249,6 +253,7 @@ def _case_files(plan: CasePlan, case: GeneratedCase, fields: dict[str, Any], rep
         "module.wasm": case.wasm,
         "case.json": json.dumps({**asdict(plan), **case.record, **fields}, indent=2),
         "report.txt": report,
+        "report.html": text_page(f"resumefuzz finding: {report.partition(chr(10))[0]}", report),
         "replay": _replay_script(_predicate(plan, spec, [], case)),
     }
     if case.input is not None:
@@ -258,6 +263,23 @@ def _case_files(plan: CasePlan, case: GeneratedCase, fields: dict[str, Any], rep
     if case.source is not None:  # ... and the source it was compiled from, to read
         files[SOURCE_FILE] = case.source
     return files
+
+
+def _divergence_page(plan: CasePlan, verdict: Any, judge: Judge | None, wasm: bytes, report: str) -> str:
+    """A finding's report.html: VERDICT's page beside the straight runs (JUDGE's when it judged WASM),
+    REPORT (report.txt) as its text."""
+    from ..divergence_page import page, straight_runs
+    from ..engines import get_engine
+
+    note = ""
+    try:
+        references = {"A": judge.a, "B": judge.b} if judge is not None else straight_runs(
+            wasm, get_engine(plan.engine), seed=plan.seed, yield_points=plan.yield_points,
+            wasmtime_opt=plan.wasmtime_opt, wasi=verdict.wasi)
+    except Exception as exc:  # noqa: BLE001 - the page is an addition; report.txt stands
+        references, note = {}, f"the straight runs could not be repeated for this page ({exc})"
+    return page(verdict, references, replay="./replay  (in this folder; exit 1 = still divergent)", note=note,
+                text=report)
 
 
 #: a finding's copy of the source its module was compiled from (a compiled-C generator's program)

@@ -1,0 +1,292 @@
+"""A verdict as one self-contained HTML page: ``report.html`` beside ``report.txt``.
+
+Written by ``check --out DIR`` and into each campaign finding.  The differing facets come first,
+then per divergent comparison: each differing memory as a side-by-side hexdump with the differing
+bytes marked (windows around the differences, never whole memories), every global of both sides
+in hex, the output event sequences aligned at their first difference, the calls when a trap or
+result differs, any other facet as the oracle states it, and the replay command.  The text report
+follows in full.  Everything from the module or its runs is escaped: module text and outputs are
+untrusted.
+
+Both sides' final state is needed: the candidate of each comparison is in the verdict; the
+reference (A for ``A vs B``, B for ``B vs C``) comes from :func:`straight_runs`, which repeats the
+deterministic straight runs.  Without it the page shows the oracle's own context instead.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING
+
+from .state import PAGE_SIZE
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .checker import Finding, Verdict
+    from .engines import Engine
+    from .observation import Observation
+    from .wasi import WasiInputs
+
+__all__ = ["diff_rows", "page", "straight_runs", "text_page"]
+
+ROW = 16
+CONTEXT_ROWS = 2  # rows shown before and after each differing row
+MAX_DIFF_ROWS = 48  # differing rows shown per memory (the count of all differing bytes is given)
+MAX_EVENTS = 24  # output events shown around the first difference
+MAX_FINDINGS = 3  # comparisons shown in full (as the text report)
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:110em}
+h1{font-size:1.4em} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
+h3{font-size:1em;margin-bottom:.3em}
+.bad{color:#b00020} .ok{color:#1b5e20}
+table{border-collapse:collapse;font-size:.9em} td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
+tr.diff td{background:#fde7ea}
+pre,.hex{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
+pre{background:#f6f8fa;padding:.6em;overflow-x:auto;white-space:pre-wrap}
+.hex td{border:none;padding:0 .5em;white-space:pre} .hex tr.gap td{color:#888}
+mark.d{background:#ffb3b3;color:#000;font-weight:bold}
+.facet{display:inline-block;background:#fde7ea;border:1px solid #e57373;border-radius:3px;padding:0 .4em;margin-right:.3em}
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _document(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+            f"<style>{_STYLE}</style></head><body>\n{body}\n</body></html>\n")
+
+
+def text_page(title: str, text: str) -> str:
+    """A report that is only text (a crash, hang or engine defect finding) as a page."""
+    return _document(title, f"<h1>{_e(title)}</h1>\n<pre>{_e(text)}</pre>")
+
+
+def straight_runs(wasm: bytes, engine: "Engine", *, seed: int, yield_points: str, wasmtime_opt: str,
+                  wasi: "WasiInputs | None") -> "dict[str, Observation]":
+    """The straight runs A and B of WASM, judged as a verdict was (deterministic: the same as its)."""
+    from .checker import Judge
+    from .preparation import prepare
+    from .yieldpoints import YieldPoints
+
+    prep = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
+    judge = Judge(prep, seed, wasi)
+    return {"A": judge.a, "B": judge.b}
+
+
+def page(verdict: "Verdict", references: "dict[str, Observation] | None" = None, *, replay: str = "",
+         note: str = "", text: str | None = None) -> str:
+    """VERDICT as an HTML page.  REFERENCES: the straight runs by label ("A", "B"); REPLAY: an extra
+    replay line (a finding's ``./replay``); NOTE: a line shown under the headline; TEXT: the text
+    report shown at the end (default: the verdict's)."""
+    references = references or {}
+    bad = verdict.status != "equal"
+    parts = [f'<h1 class="{"bad" if bad else "ok"}">{_e(verdict.headline)}</h1>']
+    if note:
+        parts.append(f"<p>{_e(note)}</p>")
+    if verdict.findings:
+        parts.append("<p>Differing facets: " + "".join(f'<span class="facet">{_e(f)}</span>'
+                                                     for f in _facet_order(verdict)) + "</p>")
+    parts.append(_replay(verdict, replay))
+    parts.append(f"<p>{verdict.schedules} interrupted run(s), {verdict.suspensions} suspension(s); B crossed "
+                 f"{verdict.crossings} yield point(s).</p>")
+    for line in verdict.inconclusive:
+        parts.append(f"<p>inconclusive: {_e(line)}</p>")
+    for line in verdict.notes:
+        parts.append(f"<p>note: {_e(line)}</p>")
+    for number, finding in enumerate(verdict.findings[:MAX_FINDINGS]):
+        parts.append(_finding(number, finding, references))
+    if len(verdict.findings) > MAX_FINDINGS:
+        parts.append(f"<p>… and {len(verdict.findings) - MAX_FINDINGS} more divergent comparison(s): see the "
+                     "text report below.</p>")
+    parts.append(f"<h2>Text report</h2>\n<pre>{_e(verdict.report if text is None else text)}</pre>")
+    return _document(f"resumefuzz: {verdict.headline}", "\n".join(parts))
+
+
+def _facet_order(verdict: "Verdict") -> list[str]:
+    """Facets in the order they first diverge (the first comparison's first divergence first)."""
+    seen: list[str] = []
+    for finding in verdict.findings:
+        for divergence in finding.divergences:
+            if divergence.facet not in seen:
+                seen.append(divergence.facet)
+    return seen
+
+
+def _replay(verdict: "Verdict", extra: str) -> str:
+    lines = [line.split(":", 1)[1].strip() for line in verdict.report.splitlines() if line.startswith("replay:")]
+    if extra:
+        lines.insert(0, extra)
+    if not lines:
+        return ""
+    return "<h2>Replay</h2>\n" + "".join(f"<pre>{_e(line)}</pre>" for line in dict.fromkeys(lines))
+
+
+def _finding(number: int, finding: "Finding", references: "dict[str, Observation]") -> str:
+    cand = finding.candidate
+    ref = references.get(finding.comparison.split(" vs ")[0])
+    title = ("the transform (A: original, B: instrumented, never suspended)" if finding.schedule is None
+             else f"suspend/resume (B: never suspended, {cand.label}: interrupted)")
+    parts = [f"<h2>{number + 1}. {_e(finding.comparison)}: {_e(title)}</h2>"]
+    if finding.schedule is not None:
+        parts.append(f"<p>{_e(cand.label)} suspended {len(cand.suspensions)} time(s) at crossings "
+                     f"{_e(', '.join(map(str, cand.suspensions[:20])))}{' …' if len(cand.suspensions) > 20 else ''}"
+                     f"</p>")
+    parts.append("<table><tr><th>facet</th><th>where</th></tr>" + "".join(
+        f"<tr class=diff><td>{_e(d.facet)}</td><td>{_e(d.where)}</td></tr>" for d in finding.divergences[:50])
+        + "</table>")
+    if ref is None:
+        parts.append("<p>(the reference run is not available here: each divergence as the oracle states it)</p>")
+        parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>" for d in finding.divergences[:12]]
+        return "\n".join(parts)
+    facets = {d.facet for d in finding.divergences}
+    if facets & {"trap", "result"}:
+        parts.append(_calls(ref, cand))
+    if "output" in facets:
+        parts.append(_outputs(ref, cand))
+    for key in _keys(finding, "memory"):
+        if key in ref.memories and key in cand.memories:
+            parts.append(_memory(key, ref, cand))
+    if "global" in facets or ref.globals:
+        parts.append(_globals(ref, cand, set(_keys(finding, "global"))))
+    shown = {"trap", "result", "output", "memory", "global"}
+    parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>"
+              for d in finding.divergences[:12] if d.facet not in shown
+              or (d.facet == "memory" and _key(d.where) not in cand.memories)]
+    return "\n".join(parts)
+
+
+def _key(where: str) -> str:
+    """The item key in an oracle's ``where`` (``memory m0 bytes``, ``global g3 $x (i32)``)."""
+    words = where.split()
+    return words[1] if len(words) > 1 else ""
+
+
+def _keys(finding: "Finding", facet: str) -> list[str]:
+    return list(dict.fromkeys(_key(d.where) for d in finding.divergences if d.facet == facet))
+
+
+# -- memory ---------------------------------------------------------------------------------------------
+
+
+def diff_rows(a: bytes, b: bytes, limit: int = MAX_DIFF_ROWS) -> tuple[list[int], int]:
+    """(The first LIMIT differing ROW-byte rows of A and B by offset, the number of differing bytes).
+
+    Bytes present on one side only count as differing.  Whole pages are compared first (C speed):
+    memories of gigabytes with few differences cost little."""
+    common = min(len(a), len(b))
+    rows: list[int] = []
+    count = abs(len(a) - len(b))
+    for page in range(0, common, PAGE_SIZE):
+        x, y = a[page:page + PAGE_SIZE], b[page:page + PAGE_SIZE]
+        if x == y:
+            continue
+        xor = (int.from_bytes(x, "little") ^ int.from_bytes(y, "little")).to_bytes(len(x), "little")
+        count += len(xor) - xor.count(0)
+        if len(rows) < limit:
+            rows += [page + r for r in range(0, len(x), ROW) if xor[r:r + ROW].strip(b"\0")][:limit - len(rows)]
+    if len(a) != len(b) and len(rows) < limit:
+        rows.append(common // ROW * ROW)  # where one side ends
+    return rows, count
+
+
+def _windows(rows: list[int], end: int) -> list[tuple[int, int]]:
+    """Row ranges [start, stop) around ROWS with CONTEXT_ROWS of context, merged."""
+    windows: list[tuple[int, int]] = []
+    for row in rows:
+        start, stop = max(0, row - CONTEXT_ROWS * ROW), min(end, row + (CONTEXT_ROWS + 1) * ROW)
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], stop))
+        else:
+            windows.append((start, stop))
+    return windows
+
+
+def _hex_cells(mine: bytes, other: bytes) -> tuple[str, str]:
+    hexes, text = [], []
+    for i, byte in enumerate(mine):
+        differs = i >= len(other) or other[i] != byte
+        h = f"{byte:02x}"
+        c = _e(chr(byte)) if 32 <= byte < 127 else "."
+        hexes.append(f'<mark class="d">{h}</mark>' if differs else h)
+        text.append(f'<mark class="d">{c}</mark>' if differs else c)
+    hexes += ["  "] * (ROW - len(mine))
+    return " ".join(hexes), "".join(text)
+
+
+def _memory(key: str, ref: "Observation", cand: "Observation") -> str:
+    a, b = ref.memories[key].data, cand.memories[key].data
+    rows, count = diff_rows(a, b)
+    parts = [f"<h3>memory {_e(key)}: {ref.memories[key].pages} page(s) in {_e(ref.label)}, "
+             f"{cand.memories[key].pages} in {_e(cand.label)}; {count} differing byte(s)"
+             + (f", the first {len(rows)} differing rows shown" if len(rows) >= MAX_DIFF_ROWS else "") + "</h3>",
+             f'<table class="hex"><tr><th>offset</th><th>{_e(ref.label)}</th><th></th>'
+             f"<th>{_e(cand.label)}</th><th></th></tr>"]
+    previous = 0
+    for start, stop in _windows(rows, max(len(a), len(b))):
+        if start > previous:
+            parts.append(f'<tr class="gap"><td>…</td><td colspan=4>{(start - previous) // ROW} equal row(s)</td></tr>')
+        for row in range(start, stop, ROW):
+            x, y = a[row:row + ROW], b[row:row + ROW]
+            hx, tx = _hex_cells(x, y)
+            hy, ty = _hex_cells(y, x)
+            mark = ' class="diff"' if x != y else ""
+            parts.append(f"<tr{mark}><td>{row:08x}</td><td>{hx}</td><td>|{tx}|</td><td>{hy}</td><td>|{ty}|</td></tr>")
+        previous = stop
+    parts.append("</table>")
+    return "\n".join(parts)
+
+
+# -- globals, outputs, calls ----------------------------------------------------------------------------
+
+
+def _globals(ref: "Observation", cand: "Observation", divergent: set[str]) -> str:
+    rows = []
+    for key in sorted(ref.globals.keys() | cand.globals.keys(), key=_natural):
+        x, y = ref.globals.get(key), cand.globals.get(key)
+        judged = key in divergent
+        state = "diverges" if judged else ("differs (not judged: engine-private or excused)" if x != y else "")
+        rows.append(f'<tr{" class=diff" if judged else ""}><td>{_e(key)}</td>'
+                    f"<td>{_e((x or y).type if (x or y) else '')}</td>"
+                    f"<td>{_e(x.hex() if x else 'absent')}</td><td>{_e(y.hex() if y else 'absent')}</td>"
+                    f"<td>{_e(state)}</td></tr>")
+    return (f"<h3>globals ({len(rows)})</h3><table><tr><th>key</th><th>type</th><th>{_e(ref.label)}</th>"
+            f"<th>{_e(cand.label)}</th><th></th></tr>" + "".join(rows) + "</table>")
+
+
+def _natural(key: str) -> tuple[object, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
+
+
+def _aligned(a: list[str], b: list[str], label_a: str, label_b: str, what: str) -> str:
+    """Two sequences side by side, aligned by index, around their first difference."""
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start, stop = max(0, first - MAX_EVENTS // 3), min(max(len(a), len(b)), first + MAX_EVENTS)
+    rows = [f'<tr class="gap"><td>…</td><td colspan=2>{start} equal {what}(s) before</td></tr>'] if start else []
+    for i in range(start, stop):
+        x = a[i] if i < len(a) else "(none)"
+        y = b[i] if i < len(b) else "(none)"
+        rows.append(f'<tr{" class=diff" if x != y else ""}><td>#{i}{" ▶" if i == first else ""}</td>'
+                    f"<td>{_e(x)}</td><td>{_e(y)}</td></tr>")
+    if stop < max(len(a), len(b)):
+        rows.append(f'<tr class="gap"><td>…</td><td colspan=2>{max(len(a), len(b)) - stop} more</td></tr>')
+    return (f"<h3>{what}s: first difference at #{first} ({_e(label_a)}: {len(a)}, {_e(label_b)}: {len(b)})</h3>"
+            f'<table class="hex"><tr><th>#</th><th>{_e(label_a)}</th><th>{_e(label_b)}</th></tr>'
+            + "".join(rows) + "</table>")
+
+
+def _outputs(ref: "Observation", cand: "Observation") -> str:
+    return _aligned([str(e.value) for e in ref.outputs], [str(e.value) for e in cand.outputs],
+                    ref.label, cand.label, "output event")
+
+
+def _calls(ref: "Observation", cand: "Observation") -> str:
+    def show(call: object) -> str:
+        trap = getattr(call, "trap")
+        results = ", ".join(v.hex() for v in getattr(call, "results"))
+        return f"{getattr(call, 'name')}: " + (f"trapped {trap}" if trap else f"returned ({results})")
+
+    return _aligned([show(c) for c in ref.calls[:10_000]], [show(c) for c in cand.calls[:10_000]],
+                    ref.label, cand.label, "call")
