@@ -1,4 +1,4 @@
-"""Command line: `resumefuzz check | fuzz | corpus | replay | smoke | selftest | inspect`.
+"""Command line: `resumefuzz check | fuzz | corpus | replay | smoke | selftest | inspect | report`.
 
 Exit codes: 0 every facet equal · 1 divergence · 2 bad input or usage ·
 3 the module uses something the engine/harness cannot handle · 4 inconclusive
@@ -183,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--time", type=_duration, help="stop dealing cases after DURATION (e.g. 60s, 5m, 1h)")
     budget.add_argument("--cases", type=_positive, help="run exactly N cases")
     fuzz.add_argument("--jobs", type=_positive, default=1, help="worker processes (default: 1)")
+    fuzz.add_argument("--cluster", metavar="ADDRESS",
+                      help="judge the cases on Dask distributed: the scheduler's address (tcp://HOST:8786; "
+                           "`dask scheduler` and `dask worker` on the machines), or local (a local cluster of "
+                           "--jobs worker processes, to try it out); see README: Campaigns across machines")
     fuzz.add_argument("--seed", type=_seed, default=0, help="campaign seed (cases are deterministic in it)")
     fuzz.add_argument("--out", type=Path, default=Path("out/fuzz"), help="output directory (default: out/fuzz)")
     fuzz.add_argument("--case-timeout", type=_duration, default=60.0, help="wall-clock limit per case (default 60s)")
@@ -226,6 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--restore-config", default=None, metavar="SPEC",
                         help="restore under these wasmtime settings (as check --restore-config; random draws per "
                              "case seed) unless the case requires its own")
+    replay.add_argument("--signal", default=None, choices=("schedule", "thread"),
+                        help="thread: judge every case that requires no signal and expects equal with a control "
+                             "thread raising the flag (its yield points plus flag) instead of its schedule; a case "
+                             "requiring a signal (sidecar 'signal') always gets its own")
+    replay.add_argument("--example-db", metavar="URL",
+                        help="then replay the structured findings saved in Hypothesis' example database (the "
+                             "transparent property's failing examples, from pytest or fuzz/structured_fuzzer.py on "
+                             "any machine): the local directory ($RESUMEFUZZ_HYPOTHESIS_DB) and the shared Redis "
+                             "one at URL (redis://HOST:PORT/DB, read only; '' for the local directory alone)")
 
     smoke = sub.add_parser("smoke", help="the per-change check: replay the corpus, then a short campaign, within a budget",
                            description="Replay the corpus, then fuzz for the rest of the budget. "
@@ -253,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--jobs", type=_positive, default=2)
     selftest.add_argument("--seed", type=_seed, default=0)
     selftest.add_argument("--out", type=Path, default=Path("out/selftest"))
+    _add_mode_arguments(selftest)  # every campaign (a fault that needs another mode to act gets it as well)
+
+    report = sub.add_parser("report", help="one self-contained HTML page of campaign output folders",
+                            description="Read each OUT (stats.json, timeline.json, findings/) and write one HTML "
+                                        "page: throughput, liveness and findings over time, reasons cases were not "
+                                        "judged, the configuration space covered and the findings. Several folders "
+                                        "(machines, nights) merge into one page. Exit 0 written; 2 bad input.")
+    report.add_argument("outs", type=Path, nargs="+", metavar="OUT", help="a campaign's --out folder")
+    report.add_argument("--html", type=Path, help="the page to write (default: the first OUT/report.html)")
 
     inspect = sub.add_parser("inspect", help="decode and summarize a snapshot file")
     inspect.add_argument("snapshot", type=Path)
@@ -320,9 +342,27 @@ def _check(args: argparse.Namespace) -> int:
                     replay_args=replay_args, restore_in=args.restore_in, restore_config=args.restore_config,
                     signal=args.signal)
     print(verdict.report.splitlines()[0] if args.quiet else verdict.report, end="\n" if args.quiet else "")
+    if args.out is not None:
+        _write_divergence_page(args, wasm, engine, verdict)
     if args.out is not None and not args.quiet:
-        print(f"written: {args.out}/report.txt, verdict.json, snapshots/")
+        print(f"written: {args.out}/report.txt, report.html, verdict.json, snapshots/")
     return verdict.exit_code
+
+
+def _write_divergence_page(args: argparse.Namespace, wasm: bytes, engine: Any, verdict: Any) -> None:
+    """OUT/report.html: the verdict as a page; for a divergence, beside the straight runs A and B repeated
+    (deterministic) so each side's memories and globals can be shown."""
+    from . import divergence_page
+    from .files import write_atomic
+
+    references, note = {}, ""
+    if verdict.findings:
+        try:
+            references = divergence_page.straight_runs(wasm, engine, seed=args.seed, yield_points=args.yield_points,
+                                                       wasmtime_opt=args.wasmtime_opt, wasi=verdict.wasi)
+        except ResumefuzzError as exc:
+            note = f"the straight runs could not be repeated for this page ({exc})"
+    write_atomic(args.out / "report.html", divergence_page.page(verdict, references, note=note))
 
 
 def _add_mode_arguments(parser: argparse.ArgumentParser) -> None:
@@ -491,6 +531,7 @@ def _fuzz(args: argparse.Namespace) -> int:
                       progress=not args.no_progress, max_unjudged=args.max_unjudged,
                       min_suspensions=args.min_suspensions, minimize_timeout=args.minimize_time,
                       stop_on_finding=args.stop_on_finding, known_defects=known_defects(args.corpus),
+                      cluster=args.cluster,
                       **_mode_options(args), **extra)
     campaign = Campaign(options)  # checks generator, profile and engines before anything is written
     prepare_out_dir(args.out)
@@ -520,7 +561,7 @@ def _corpus(args: argparse.Namespace) -> int:
 
 def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool = False,
                    junit: Path | None = None, json_out: Path | None = None, restore_in: str | None = None,
-                   restore_config: str | None = None) -> int:
+                   restore_config: str | None = None, signal: str | None = None) -> int:
     from . import corpus
 
     _check_restore(restore_in, restore_config)
@@ -540,7 +581,7 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
             print(f"{result.outcome.upper():<11} {result.name:<44} {result.detail} ({result.seconds:.1f}s)", flush=True)
 
     results = corpus.replay(cases, with_faults=with_faults, progress=show, restore_in=restore_in,
-                            restore_config=restore_config)
+                            restore_config=restore_config, signal=signal)
     print(corpus.summary(results, errors))
     try:
         if junit is not None:
@@ -553,9 +594,22 @@ def _replay_corpus(paths: list[Path], *, with_faults: bool = False, quiet: bool 
 
 
 def _replay(args: argparse.Namespace) -> int:
-    return _replay_corpus(args.paths, with_faults=args.with_faults, quiet=args.quiet,
+    database = None
+    if args.example_db is not None:  # a bad URL or a dead server is found before any case runs
+        from .fuzz import settings as hypothesis_settings
+
+        database = hypothesis_settings.example_database(args.example_db, read_only_shared=True)
+    code = _replay_corpus(args.paths, with_faults=args.with_faults, quiet=args.quiet,
                           junit=args.junit, json_out=args.json, restore_in=args.restore_in,
-                          restore_config=args.restore_config)
+                          restore_config=args.restore_config, signal=args.signal)
+    if database is None:
+        return code
+    saved, failure = hypothesis_settings.replay_examples(database)
+    if failure is not None:
+        print(f"REGRESSED   example database: a saved structured example of {saved} fails\n{failure}")
+        return 1
+    print(f"example database: {saved} saved structured example(s), none fails")
+    return code
 
 
 def _smoke(args: argparse.Namespace) -> int:
@@ -569,7 +623,7 @@ def _smoke(args: argparse.Namespace) -> int:
     prepare_out_dir(args.out)
     print(f"== replaying {args.corpus}")
     code = _replay_corpus([args.corpus], quiet=True, junit=args.out / "corpus.junit.xml",
-                          restore_in=args.restore_in, restore_config=args.restore_config)
+                          restore_in=args.restore_in, restore_config=args.restore_config, signal=args.signal)
     # the campaign stops dealing cases at its limit and cuts unfinished ones shortly after: keep a tail
     remaining = max(5.0, args.time - (time_.monotonic() - started) - SMOKE_TAIL)
     print(f"== fuzzing for {remaining:.0f}s")
@@ -594,13 +648,26 @@ def _selftest(args: argparse.Namespace) -> int:
     unknown = [f for f in faults if f not in FAULTS]
     if unknown:
         raise BadInput(f"--faults: unknown fault {unknown[0]!r} (faults: {', '.join(FAULTS)})")
+    modes = _mode_options(args)
     planned = selftest.plan(faults, args.engine)
     prepare_out_dir(args.out)
-    rows = selftest.run(planned, budget=args.budget, jobs=args.jobs, seed=args.seed, out=args.out)
+    rows = selftest.run(planned, budget=args.budget, jobs=args.jobs, seed=args.seed, out=args.out, modes=modes)
     print(selftest.table(rows))
     if args.json is not None:
         selftest.write_json(args.json, rows, args.budget)
     return 0 if all(r.ok for r in rows) else 1
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .dashboard import write_report
+
+    if args.html is not None:
+        prepare_out_file(args.html, "--html")
+    path, sources = write_report(args.outs, args.html)
+    runs = sum(len(s.runs) for s in sources)
+    findings = len({f.signature for s in sources for f in s.findings})
+    print(f"written: {path} ({len(sources)} folder(s), {runs} run(s), {findings} finding(s))")
+    return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
@@ -636,7 +703,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"check": _check, "fuzz": _fuzz, "corpus": _corpus, "replay": _replay, "smoke": _smoke,
-                    "selftest": _selftest, "inspect": _inspect}
+                    "selftest": _selftest, "inspect": _inspect, "report": _report}
         return commands[args.command](args)
     except (ResumefuzzError, snapshot.SnapshotError) as exc:
         code = getattr(exc, "exit_code", EXIT_BAD_INPUT)

@@ -12,6 +12,9 @@ optimization level, schedule and host seed.  The data flows one way:
   (:func:`write_finding`: complete or absent);
 * ``pool.py``: :class:`Campaign` deals cases to worker processes and turns
   crashes, hangs and memory blow-ups into findings;
+* ``cluster.py``: with ``Options.cluster``, blocks of cases go to Dask
+  distributed workers instead (each runs the same worker pool, resident),
+  and what becomes of each case comes back to the :class:`Campaign`;
 * ``stats.py``: :class:`Stats`, the liveness :func:`gate` (the exit code) and
   the :func:`summary`.
 """

@@ -65,6 +65,9 @@ class Options:
     #: ``--restore-config``; "random" draws a configuration from each case's seed); None: this process
     restore_in: str | None = None
     restore_config: str | None = None
+    #: the Dask scheduler running the cases (``tcp://HOST:8786``), ``local`` (a LocalCluster of ``jobs``
+    #: workers), or None: worker processes here (campaign/cluster.py)
+    cluster: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ workers die with the parent however it ends.
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import multiprocessing.connection
@@ -20,6 +21,7 @@ import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
+from typing import Callable, Protocol
 
 from .. import limits
 from ..errors import BadInput
@@ -28,6 +30,7 @@ from .case import ENGINE_DEFECT, ERROR, TRANSFORM_HANG, CaseResult, run_case
 from .findings import unjudged_finding
 from .plan import CasePlan, Options, check_profile
 from .stats import Stats, Display, gate
+from . import timeline
 
 
 #: after the time budget, a case still being judged gets this long to finish before it is cut
@@ -109,6 +112,129 @@ class _Worker:
         return int(match.group(1)) / 1024 if match else 0.0
 
 
+class CaseSink(Protocol):
+    """What becomes of the cases a :class:`WorkerPool` deals: the campaign (here, or the client of a
+    Dask cluster, to which each Dask worker's pool reports them: ``cluster.py``)."""
+
+    def case_minimizing(self, index: int, facets: list[str]) -> None: ...  # a divergence, being minimized
+    def case_done(self, index: int, result: CaseResult) -> None: ...  # judged (or not) by a worker
+    def case_lost(self, index: int, kind: str, why: str) -> None: ...  # crash, hang or memory blow-up
+    def case_cut(self, index: int) -> None: ...  # stopped unfinished: the budget ended, or the campaign stops
+    def case_unminimized(self, index: int, facets: list[str]) -> None: ...  # divergent, not written in time
+
+
+class WorkerPool:
+    """JOBS worker processes, each judging one case at a time: deals case numbers to idle workers,
+    collects what they report, and turns a worker that dies, overruns the wall-clock limit or grows
+    past the memory limit into a lost case (the worker is replaced).  The local campaign runs one;
+    so does each Dask worker of a cluster campaign, kept resident between blocks of cases."""
+
+    def __init__(self, options: Options, jobs: int, sink: CaseSink,
+                 spawn: Callable[[], _Worker] | None = None) -> None:
+        self.options, self.jobs, self.sink = options, jobs, sink
+        self.spawn = spawn if spawn is not None else (lambda: _Worker(options))
+        self.workers: list[_Worker] = []
+
+    def run(self, deal: Callable[[], int | None], end: float | None, stopping: Callable[[], bool],
+            tick: Callable[[], None] = lambda: None) -> None:
+        """Deal the case numbers DEAL gives (None: no more) until END (epoch seconds) passes or STOPPING()
+        holds, and return once no case is in progress; TICK after every poll."""
+        options = self.options
+        for worker in [w for w in self.workers if not w.proc.is_alive()]:  # died while idle: not a case's doing
+            worker.kill()
+            self.workers.remove(worker)
+        while len(self.workers) < self.jobs and (end is None or time.time() < end) and not stopping():
+            self.workers.append(self.spawn())
+        while True:
+            now = time.time()
+            stop = (end is not None and now >= end) or stopping()
+            deadline = end if end is not None else now + options.minimize_timeout
+            for worker in self.workers:
+                if worker.index is None and not stop:
+                    index = deal()
+                    if index is None:
+                        break
+                    try:
+                        worker.send(index, options.case_timeout, deadline)
+                    except (BrokenPipeError, OSError):
+                        pass  # died before it got its case: the liveness check below reports the crash
+            busy = [w for w in self.workers if w.index is not None]
+            if not busy:
+                return
+            for conn in multiprocessing.connection.wait([w.conn for w in busy], timeout=0.25):
+                self._receive(next(w for w in busy if w.conn is conn))
+            for i, worker in enumerate(self.workers):
+                if worker.index is None:
+                    continue
+                if not worker.proc.is_alive():
+                    self._lost(worker, "crash", f"worker died (exit code {worker.proc.exitcode})")
+                elif worker.facets is None and ((end is not None and time.time() > end + CUT_GRACE) or stopping()):
+                    self._cut(worker)  # the budget ended, or the campaign stops (--stop-on-finding has its finding)
+                elif end is not None and worker.facets is not None and time.time() > end + WRITE_GRACE:
+                    self._unminimized(worker)
+                elif time.monotonic() > worker.deadline:
+                    self._lost(worker, "hang", f"case exceeded the {options.case_timeout:.0f}s wall-clock limit")
+                elif worker.rss_mb() > options.memory_limit_mb:
+                    self._lost(worker, "memory", f"worker exceeded {options.memory_limit_mb} MB resident memory")
+                else:
+                    continue
+                if not stop:  # a replacement only while cases are still dealt
+                    self.workers[i] = self.spawn()
+            tick()
+
+    def close(self) -> None:
+        """Idle workers leave on request (clean exit, temp files removed); busy ones are killed whole."""
+        for worker in self.workers:
+            try:
+                if worker.index is None:
+                    worker.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        for worker in self.workers:
+            if worker.index is None:
+                worker.proc.join(2)
+            if worker.proc.is_alive():
+                worker.kill()
+        self.workers = []
+
+    def _receive(self, worker: _Worker) -> None:
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError):
+            return  # the liveness check reports the crash
+        if message[0] == "minimizing":  # a divergence was just detected; minimization follows
+            worker.deadline = time.monotonic() + self.options.minimize_timeout + WRITE_GRACE
+            worker.facets = list(message[2])
+            self.sink.case_minimizing(message[1], worker.facets)
+            return
+        _, index, result = message
+        worker.index, worker.facets = None, None
+        self.sink.case_done(index, result)
+
+    def _cut(self, worker: _Worker) -> None:
+        """The budget ended (or the campaign stops) while WORKER was still judging its case: stop it, judge nothing."""
+        index = worker.index
+        assert index is not None
+        worker.kill()
+        worker.index = None
+        self.sink.case_cut(index)
+
+    def _unminimized(self, worker: _Worker) -> None:
+        """WORKER found a divergence but did not write it in time: it is written unminimized instead."""
+        index, facets = worker.index, worker.facets
+        assert index is not None and facets is not None
+        worker.kill()
+        worker.index = None
+        self.sink.case_unminimized(index, facets)
+
+    def _lost(self, worker: _Worker, kind: str, why: str) -> None:
+        index = worker.index
+        assert index is not None
+        worker.kill()
+        worker.index = None
+        self.sink.case_lost(index, kind, why)
+
+
 class OutputLock:
     """One campaign per output directory: a second one refuses (stats.json has one writer)."""
 
@@ -163,101 +289,69 @@ class Campaign:
         return {p.name for p in known.iterdir() if not p.name.startswith(".")} if known.is_dir() else set()
 
     def run(self) -> Stats:
-        """Run the campaign; Ctrl-C / SIGTERM stop it within a second or two, with stats written."""
+        """Run the campaign (on the Dask cluster ``Options.cluster`` names, if any: ``cluster.py``);
+        Ctrl-C / SIGTERM stop it within a second or two, with stats written."""
+        if self.options.cluster is None:
+            return self._run(self._deal)
+        from .cluster import Cluster
+
+        with Cluster(self.options) as cluster:  # connects first: a bad address is a one-line error
+            self.stats.started = time.time()  # the budget starts on a cluster reached (a LocalCluster up)
+            return self._run(lambda end: cluster.deal(self, end))
+
+    def _run(self, deal: Callable[[float | None], None]) -> Stats:
+        """The campaign around DEAL(end), which judges its cases: the output lock, interrupts, progress, stats."""
         options, stats = self.options, self.stats
         options.out.mkdir(parents=True, exist_ok=True)
         lock = OutputLock(options.out)
         self.signatures = self._known()
         end = None if options.time_limit is None else stats.started + options.time_limit
-        workers: list[_Worker] = []
-        next_index = 0
-        display = Display(options.progress)
-        last_stats = 0.0
+        self.display = Display(options.progress)
+        self.last_stats = 0.0
         previous_term = signal.getsignal(signal.SIGTERM)
         if threading_main():
             signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            while len(workers) < options.jobs and (end is None or time.time() < end):
-                workers.append(_Worker(options))
-            while True:
-                now = time.time()
-                stats.elapsed = now - stats.started
-                out_of_time = (end is not None and now >= end) or (options.stop_on_finding and bool(stats.diverged))
-                deadline = end if end is not None else now + options.minimize_timeout
-                for worker in workers:
-                    if worker.index is None and not out_of_time and (options.cases is None or next_index < options.cases):
-                        try:
-                            worker.send(next_index, options.case_timeout, deadline)
-                        except (BrokenPipeError, OSError):
-                            pass  # died before it got its case: the liveness check below reports the crash
-                        next_index += 1
-                busy = [w for w in workers if w.index is not None]
-                if not busy:
-                    break
-                for conn in multiprocessing.connection.wait([w.conn for w in busy], timeout=0.25):
-                    worker = next(w for w in busy if w.conn is conn)
-                    self._receive(worker)
-                for i, worker in enumerate(workers):
-                    if worker.index is None:
-                        continue
-                    if not worker.proc.is_alive():
-                        self._lost(worker, "crash", f"worker died (exit code {worker.proc.exitcode})")
-                    elif worker.facets is None and ((end is not None and time.time() > end + CUT_GRACE)
-                                                    or (options.stop_on_finding and stats.diverged)):
-                        self._cut(worker)  # the budget ended, or --stop-on-finding has its finding
-                    elif end is not None and worker.facets is not None and time.time() > end + WRITE_GRACE:
-                        self._unminimized(worker)
-                    elif time.monotonic() > worker.deadline:
-                        self._lost(worker, "hang", f"case exceeded the {options.case_timeout:.0f}s wall-clock limit")
-                    elif worker.rss_mb() > options.memory_limit_mb:
-                        self._lost(worker, "memory", f"worker exceeded {options.memory_limit_mb} MB resident memory")
-                    else:
-                        continue
-                    if not out_of_time:  # a replacement only while cases are still dealt
-                        workers[i] = _Worker(options)
-                display.update(stats)
-                if time.monotonic() - last_stats > 5:
-                    self._write_stats()
-                    last_stats = time.monotonic()
+            deal(end)
         except KeyboardInterrupt:
             stats.interrupted = True
         finally:
             if threading_main():
                 signal.signal(signal.SIGTERM, previous_term)
-            # Idle workers leave on request (clean exit, temp files removed); busy ones are killed whole.
-            for worker in workers:
-                try:
-                    if worker.index is None:
-                        worker.conn.send(None)
-                except (BrokenPipeError, OSError):
-                    pass
-            for worker in workers:
-                if worker.index is None:
-                    worker.proc.join(2)
-                if worker.proc.is_alive():
-                    worker.kill()
             stats.elapsed = time.time() - stats.started
-            display.close(stats)
+            self.display.close(stats)
             self._write_stats()
             lock.release()
         return stats
 
-    def _receive(self, worker: _Worker) -> None:
+    def _deal(self, end: float | None) -> None:
+        """Judge the cases here: case numbers 0, 1, 2, ... dealt to --jobs worker processes."""
+        numbers = iter(range(self.options.cases)) if self.options.cases is not None else itertools.count()
+        pool = WorkerPool(self.options, self.options.jobs, self)
         try:
-            message = worker.conn.recv()
-        except (EOFError, OSError):
-            return  # the liveness check reports the crash
-        if message[0] == "minimizing":  # a divergence was just detected; minimization follows
-            worker.deadline = time.monotonic() + self.options.minimize_timeout + WRITE_GRACE
-            worker.facets = list(message[2])
-            if self.detected is None:
-                self.detected = (time.time() - self.stats.started, self.stats.cases + 1)
-            return
-        _, index, result = message
-        worker.index, worker.facets = None, None
-        self._count(index, result)
+            pool.run(lambda: next(numbers, None), end, self.stopping, self.tick)
+        finally:
+            pool.close()
 
-    def _count(self, index: int, result: CaseResult) -> None:
+    def stopping(self) -> bool:
+        """Whether the campaign stops dealing cases before its budget ends (--stop-on-finding has its finding)."""
+        return self.options.stop_on_finding and bool(self.stats.diverged)
+
+    def tick(self) -> None:
+        """Show progress; write stats.json every few seconds."""
+        self.stats.elapsed = time.time() - self.stats.started
+        self.display.update(self.stats)
+        if time.monotonic() - self.last_stats > 5:
+            self._write_stats()
+            self.last_stats = time.monotonic()
+
+    # -- CaseSink: what became of each case --------------------------------------------------------
+
+    def case_minimizing(self, index: int, facets: list[str]) -> None:
+        if self.detected is None:
+            self.detected = (time.time() - self.stats.started, self.stats.cases + 1)
+
+    def case_done(self, index: int, result: CaseResult) -> None:
         stats = self.stats
         if result.status == TRANSFORM_HANG:
             self._write_lost(CasePlan.make(self.options, index), "hang", result.why)
@@ -283,31 +377,20 @@ class Campaign:
                                        "module_bytes": finding.after.module_bytes,
                                        "suspensions": finding.after.suspensions, "new": new}
 
-    def _cut(self, worker: _Worker) -> None:
-        """The budget ended while WORKER was still judging its case: stop it, judge nothing."""
-        worker.kill()
-        worker.index = None
+    def case_cut(self, index: int) -> None:
         self.stats.cut += 1
 
-    def _unminimized(self, worker: _Worker) -> None:
-        """WORKER found a divergence but did not write it in time: write it unminimized ourselves."""
-        assert worker.index is not None and worker.facets is not None
-        plan = CasePlan.make(self.options, worker.index)
-        facets = worker.facets
-        worker.kill()
-        worker.index = None
+    def case_unminimized(self, index: int, facets: list[str]) -> None:
+        """Write the divergence of case INDEX unminimized ourselves (its worker did not write it in time)."""
+        plan = CasePlan.make(self.options, index)
         self.stats.cases += 1
         self.stats.divergent += 1
         self.stats.minimization_cut += 1
         headline = f"DIVERGENT: {', '.join(facets)} (unminimized: the time budget ended during minimization)"
         self._announce(*unjudged_finding(self.options.out, plan, headline, facets=facets), "unminimized")
 
-    def _lost(self, worker: _Worker, kind: str, why: str) -> None:
-        assert worker.index is not None
-        plan = CasePlan.make(self.options, worker.index)
-        worker.kill()
-        worker.index = None
-        self._write_lost(plan, kind, why)
+    def case_lost(self, index: int, kind: str, why: str) -> None:
+        self._write_lost(CasePlan.make(self.options, index), kind, why)
 
     def _write_lost(self, plan: CasePlan, kind: str, why: str) -> None:
         """A crash, hang or memory blow-up of the system under test: a finding of its own kind."""
@@ -343,9 +426,10 @@ class Campaign:
     def _write_stats(self) -> None:
         options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
         code, reason = gate(self.stats, self.options)
-        write_atomic(self.options.out / "stats.json", json.dumps(
-            {**self.stats.to_json(), "options": options, "exit_code": code, "verdict": reason,
-             "errors": self.errors[:20]}, indent=2) + "\n")
+        data = {**self.stats.to_json(), "options": options, "exit_code": code, "verdict": reason,
+                "errors": self.errors[:20]}
+        write_atomic(self.options.out / "stats.json", json.dumps(data, indent=2) + "\n")
+        timeline.record(self.options.out, data)  # OUT/timeline.json: the same counters over time (bounded)
 
 
 def threading_main() -> bool:

@@ -74,6 +74,9 @@ class Stats:
     known_defect_seconds: float = 0.0  # ... of which known defects (one classification each)
     first_finding: dict[str, Any] | None = None  # seconds, cases, signature, facets, reproducer size, new
     interrupted: bool = False  # stopped by Ctrl-C / SIGTERM
+    #: a cluster campaign's breakdown by Dask worker (--cluster): address -> host, cases, blocks, seconds
+    #: (busy judging), cases_per_second
+    workers: dict[str, dict[str, Any]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     elapsed: float = 0.0
 
@@ -170,7 +173,7 @@ class Stats:
         return (f"{self.elapsed:6.1f}s  cases {self.cases} ({rate(self.cases):.1f}/s)  schedules {self.schedules} "
                 f"({rate(self.schedules):.1f}/s)  suspensions {self.suspensions}  findings {len(self.findings)}  "
                 f"inconclusive {self.inconclusive}  unsupported {self.unsupported}  engine defects {self.engine_defects}  "
-                f"engine errors {self.engine_errors}")
+                f"engine errors {self.engine_errors}" + (f"  Dask workers {len(self.workers)}" if self.workers else ""))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -301,6 +304,8 @@ class Display:
 
 def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
     worker_seconds = stats.elapsed * (options.jobs if options is not None else 1)  # time is summed over workers
+    if stats.workers:  # a cluster campaign: the Dask workers' own busy time
+        worker_seconds = sum(w["seconds"] for w in stats.workers.values())
     lines = [
         f"resumefuzz fuzz: {stats.cases} case(s) in {stats.elapsed:.1f}s "
         f"({stats.cases / max(stats.elapsed, 1e-9):.1f} modules/s, {stats.schedules / max(stats.elapsed, 1e-9):.1f} schedules/s)"
@@ -336,6 +341,9 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"{stats.defect_seconds:.1f} worker-seconds ({_share(stats.defect_seconds, worker_seconds)} of the "
         f"workers' time), known ones {stats.known_defect_seconds:.1f} ({_share(stats.known_defect_seconds, worker_seconds)})",
         *(f"    {count} × {key}" for key, count in sorted(stats.engine_defect_classes.items(), key=lambda kv: -kv[1])),
+        *([f"  Dask workers {len(stats.workers)}: " + ", ".join(
+            f"{a} ({w['host']}) {w['cases']} cases in {w['seconds']:.0f}s" for a, w in sorted(stats.workers.items()))]
+          if stats.workers else []),
         f"  stats: {out / 'stats.json'}",
     ]
     from .findings import affected_note  # each finding's Binaryen releases, as re-judged when it was written

@@ -18,7 +18,11 @@ def test_the_bench_runs_end_to_end(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     results = json.loads(out.read_text())
-    assert {"throughput", "profile", "csmith", "modes", "snapshot", "targets"} <= set(results)
+    assert {"throughput", "cluster", "profile", "csmith", "modes", "snapshot", "targets"} <= set(results)
+    cluster = results["cluster"]  # issue 16: the same campaign on a LocalCluster of 1 and 2 Dask workers
+    assert [c["workers"] for c in cluster] == [1, 2] and all(c["dask_workers"] <= c["workers"] for c in cluster)
+    assert all(c["seconds"] > 0 and "modules_over_local" in c for c in cluster)
+    assert "| Dask workers |" in proc.stdout
     modes = results["modes"]  # issue 15: thread-mode suspensions/s, a cross-process restore against one in process
     assert modes["thread_suspensions"] > 0 and modes["restore_here_ms"] > 0 and modes["process_over_here"] > 1
     stages = results["csmith"]["stages"]  # compiled programs: C generation and compilation are timed

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from resumefuzz.snapshot import SnapshotError, decode, encode
 
 FUZZ = Path(__file__).resolve().parents[2] / "fuzz"
 SNAPSHOT_SEEDS = FUZZ / "seeds" / "snapshot"
+SNAPSHOT_DICT = FUZZ / "seeds" / "snapshot_fuzzer.dict"
 
 
 def test_asyncify_is_transparent_on_structured_programs() -> None:
@@ -47,9 +50,33 @@ def _atheris(target: str, tmp_path: Path, *flags: str, engine: str = "asyncify",
 
 
 def test_snapshot_decoder_target_only_ever_raises_its_documented_error(tmp_path: Path) -> None:
-    result = _atheris("snapshot_fuzzer.py", tmp_path, "-runs=5000")
+    result = _atheris("snapshot_fuzzer.py", tmp_path, "-runs=5000", f"-dict={SNAPSHOT_DICT}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Done 5000 runs" in result.stderr
+    assert f"Dictionary: {len(_dictionary(SNAPSHOT_DICT))} entries" in result.stderr, "libFuzzer parsed all of it"
+
+
+def _dictionary(path: Path) -> list[bytes]:
+    """The entries of a libFuzzer dictionary (``name="value"`` lines, ``\\xNN``, ``\\\\`` and ``\\"`` escapes)."""
+    entries = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            match = re.fullmatch(r'\s*[A-Za-z0-9_]*\s*=?\s*"(.*)"\s*', line)
+            assert match, f"not a dictionary line: {line!r}"
+            entries.append(re.sub(rb"\\(x[0-9a-fA-F]{2}|.)", lambda m: bytes([int(m[1][1:], 16)]) if len(m[1]) == 3
+                                  else m[1], match[1].encode()))
+    return entries
+
+
+def test_snapshot_dictionary_holds_the_formats_tokens() -> None:
+    """fuzz/seeds/snapshot_fuzzer.dict (ClusterFuzzLite's $OUT/snapshot_fuzzer.dict) against the codec."""
+    from resumefuzz import snapshot
+
+    entries = _dictionary(SNAPSHOT_DICT)
+    assert len(entries) == len(set(entries)), "no duplicates"
+    expected = {snapshot.MAGIC, struct.pack("<H", snapshot.FORMAT_VERSION), *snapshot._TAGS,
+                *(bytes([code]) for code in snapshot._TYPE_CODE.values())}
+    assert expected <= set(entries), expected - set(entries)
 
 
 def test_snapshot_seed_corpus_is_current() -> None:
@@ -102,3 +129,40 @@ def test_structured_target_finds_a_planted_fault(tmp_path: Path) -> None:
 def test_smith_target_finds_a_planted_fault(tmp_path: Path) -> None:
     result = _atheris("transparency_fuzzer.py", tmp_path, "-runs=200", "-seed=1", engine="faulty:drop-output")
     assert result.returncode != 0 and re.search(r"DIVERGENT: [a-z, ]*output", result.stdout + result.stderr)
+
+
+#: libFuzzer runs per target in the ClusterFuzzLite set-up below (each input of the engine targets is a whole check)
+CFL_RUNS = {"snapshot_fuzzer": 3000, "structured_fuzzer": 60, "transparency_fuzzer": 60}
+
+
+@pytest.mark.nightly
+@pytest.mark.parametrize("target", sorted(CFL_RUNS))
+def test_each_target_runs_standalone_on_its_clusterfuzzlite_inputs(target: str, tmp_path: Path) -> None:
+    """What ClusterFuzzLite runs, short of the PyInstaller bundle: .clusterfuzzlite/build.sh's staged
+    $OUT (seed corpus, dictionary, .options) and staged runtime (node, Binaryen: nothing else on PATH)."""
+    root = FUZZ.parent
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "resumefuzz").symlink_to(root)
+    out, runtime = tmp_path / "out", tmp_path / "work" / "resumefuzz-runtime"
+    staged = subprocess.run(["bash", str(root / ".clusterfuzzlite" / "build.sh")], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "SRC": str(tmp_path / "src"), "OUT": str(out),
+                                              "WORK": str(tmp_path / "work"), "PYTHON": sys.executable,
+                                              "RESUMEFUZZ_CFL_STEPS": "stage"})
+    assert staged.returncode == 0, staged.stderr[-2000:]
+    seeds, corpus = tmp_path / "seeds", tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.unpack_archive(out / f"{target}_seed_corpus.zip", seeds)
+    flags = [f"-runs={CFL_RUNS[target]}", "-seed=1"]
+    options = out / f"{target}.options"
+    if options.exists():  # [libfuzzer] key = value lines become -key=value, as ClusterFuzz does
+        flags += [f"-{k.strip()}={v.strip()}" for k, v in (line.split("=", 1) for line in
+                                                           options.read_text().splitlines()[1:] if "=" in line)]
+    if (out / f"{target}.dict").exists():
+        flags.append(f"-dict={out / f'{target}.dict'}")
+    result = _atheris(f"{target}.py", tmp_path, *flags, str(corpus), str(seeds), PATH=str(runtime / "bin"),
+                      RESUMEFUZZ_BINARYEN=str(runtime / "node_modules" / "binaryen"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Done {CFL_RUNS[target]} runs" in result.stderr
+    assert f"INFO: seed corpus: files: {len(list(seeds.iterdir()))}" in result.stderr
+    if target == "snapshot_fuzzer":
+        assert f"Dictionary: {len(_dictionary(SNAPSHOT_DICT))} entries" in result.stderr
