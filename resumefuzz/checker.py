@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import wasmtime
 
@@ -36,6 +36,9 @@ from .yieldpoints import CALL, YieldPoints
 
 from resumefuzz.oracles import Divergence, Leeway, compare
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .divergence_page import Reference
+
 EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
 #: the harness's own WASI host disagreed with wasmtime's WASI on the straight run of the original
 #: module: a bug of the harness, never a suspend/resume divergence (nothing else is judged then)
@@ -53,14 +56,32 @@ AFTER_CALL_NOTE_MIN = 20
 class Finding:
     """The divergences of one comparison."""
 
-    comparison: str  # "A vs B" or "B vs C"
+    comparison: str  # "A vs B" or "B vs C" ("prepared module[, A vs B]": the flag audit's)
     schedule: Schedule | None
     candidate: Observation
     divergences: list[Divergence]
+    #: the reference side (A for "A vs B", B for "B vs C"), bounded to what the divergence page shows
+    #: (memory windows around the differences, globals, events and calls around the first difference);
+    #: kept when the finding joins a verdict (:meth:`keep_reference`), None before
+    reference: "Reference | None" = field(default=None, repr=False, compare=False)
 
     @property
     def facets(self) -> list[str]:
         return sorted({d.facet for d in self.divergences})
+
+    @property
+    def reference_label(self) -> str | None:
+        """The label of the comparison's reference run ("A", "B"); None when it compares none (the flag
+        audit of the prepared module alone)."""
+        return self.comparison.split(" vs ")[0].split()[-1] if " vs " in self.comparison else None
+
+    def keep_reference(self, runs: dict[str, Observation]) -> None:
+        """Keep the reference side, bounded, from RUNS (the straight runs by label)."""
+        run = runs.get(self.reference_label or "")
+        if run is not None and self.reference is None:
+            from .divergence_page import reference
+
+            self.reference = reference(run, self)
 
 
 @dataclass
@@ -467,6 +488,8 @@ def judge(prep: Preparation, *, seed: int, schedule: str, out: Path | None = Non
         thread_notes(verdict, prep)
     if verdict.status == EQUAL and verdict.suspensions == 0 and schedule != "none":
         verdict.notes.append(NOTHING_SUSPENDED)
+    for finding in verdict.findings:  # the divergence page draws both sides without re-running A and B
+        finding.keep_reference({"A": judge_.a, "B": judge_.b})
     verdict.report = render(verdict, prep, seed, "signal thread (a control thread raises the flag)"
                             if signal == THREAD else schedule, source)
     if out is not None:

@@ -5,7 +5,9 @@
 one page: the runs, the liveness counters (zeros marked, with the campaign's own warnings),
 throughput over time, cumulative suspensions by liveness class, findings over time, cases by
 generator and suspensions by Binaryen release over time, unsupported reasons, the configuration
-space covered (engine options x generator/profile, a heat map), and a findings table linking each
+space covered (engine options x generator/profile, a heat map: counted by the campaign, stats.json
+``config_cases``, or for a folder of an earlier version rebuilt from its deterministic case plans,
+and the page says which), and a findings table linking each
 finding's report.  Several folders (machines, nights) merge: counters are summed over every run at
 each moment, throughput is drawn per run, a signature found in several folders is one row.
 
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .campaign import timeline
+from .campaign.stats import MAX_CONFIGS, config_cell, config_keys
 from .errors import BadInput
 from .files import write_atomic
 
@@ -35,7 +38,7 @@ __all__ = ["load", "render", "write_report"]
 MAX_STATS_BYTES = 16 << 20
 MAX_CASE_BYTES = 1 << 20
 MAX_FINDINGS = 2000  # finding folders read per OUT (the newest)
-MAX_PLANS = 2000  # case plans rebuilt per report for the configuration space (sampled evenly beyond)
+MAX_PLANS = 2000  # case plans rebuilt per report for an older run's configuration space (sampled evenly beyond)
 MAX_ROWS = 40  # heat-map rows (engine option values), the most frequent
 PAGE = "report.html"
 
@@ -226,22 +229,71 @@ def liveness_classes(runs: list[Run]) -> list[str]:
 # -- configuration space -------------------------------------------------------------------------------
 
 
-def configuration_space(runs: list[Run]) -> tuple[dict[tuple[str, str], int], int, int, str]:
-    """(engine option value, generator/profile) -> cases, rebuilt from each run's deterministic case
-    plans (``CasePlan.make(options, index)``); (counts, plans rebuilt, cases in all, note)."""
-    from .campaign.plan import CasePlan, Options
+@dataclass
+class Space:
+    """The configuration space covered: (engine option value, generator/profile) -> cases.
 
+    Counted (stats.json ``config_cases``, each case as it finished) for the runs that recorded the
+    counter; rebuilt from the deterministic case plans (``CasePlan.make(options, index)``) for runs of
+    an earlier version that did not.
+    """
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    counted_runs: int = 0
+    counted_cases: int = 0
+    other: int = 0  # counted cells beyond the campaign's bound (stats.MAX_CONFIGS), not drawn
+    rebuilt_runs: int = 0
+    rebuilt: int = 0  # plans rebuilt
+    rebuilt_cases: int = 0  # ... of this many cases
+    note: str = ""
+
+    def add(self, row: str, column: str, count: int) -> None:
+        self.counts[(row, column)] = self.counts.get((row, column), 0) + count
+
+    def description(self) -> str:
+        """What the heat map shows, in one sentence (counted, rebuilt, or both)."""
+        parts = []
+        if self.counted_runs:
+            parts.append(f"counted as the cases ran (stats.json config_cases) in {self.counted_runs} run(s), "
+                         f"{self.counted_cases} case(s)"
+                         + (f"; {self.other} count(s) beyond the campaign's {MAX_CONFIGS} configurations not drawn"
+                            if self.other else ""))
+        if self.rebuilt_runs:
+            parts.append(f"rebuilt from {self.rebuilt} case plan(s) of {self.rebuilt_cases} case(s) in "
+                         f"{self.rebuilt_runs} run(s) that did not count it (an earlier version; plans are "
+                         f"deterministic in the campaign seed{', sampled evenly' if self.rebuilt < self.rebuilt_cases else ''})")
+        return "; ".join(parts)
+
+
+def configuration_space(runs: list[Run]) -> Space:
+    """The configuration space RUNS covered: each run's final ``config_cases`` tally where it counted
+    one, else its case plans rebuilt (at most MAX_PLANS in all, sampled evenly)."""
+    space = Space()
     wanted = []
     for run in runs:
         cases = run.last["counters"].get("cases", 0)
-        if run.options and cases:
+        counted = run.last["tallies"].get("config_cases")
+        if counted:
+            space.counted_runs += 1
+            space.counted_cases += cases
+            for key, count in counted.items():
+                cell = config_cell(key)
+                if cell is None:
+                    space.other += count
+                else:
+                    space.add(*cell, count)
+        elif run.options and cases:
             wanted.append((run, cases))
     total = sum(c for _, c in wanted)
-    counts: dict[tuple[str, str], int] = {}
-    if not total:
-        return counts, 0, 0, ""
+    if total:
+        _rebuild(space, wanted, total)
+    return space
+
+
+def _rebuild(space: Space, wanted: list[tuple[Run, int]], total: int) -> None:
+    from .campaign.plan import CasePlan, Options
+
     step = -(-total // MAX_PLANS)  # the same stride in every run: at most MAX_PLANS (+ one a run) in all
-    rebuilt, note = 0, ""
     names = {f.name for f in fields(Options)}
     for run, cases in wanted:
         assert run.options is not None
@@ -251,16 +303,18 @@ def configuration_space(runs: list[Run]) -> tuple[dict[tuple[str, str], int], in
             raw["known_defects"] = tuple(raw.get("known_defects") or ())
             raw["out"] = Path(str(raw.get("out", ".")))
             options = Options(**raw)
-            for index in range(0, cases, step):
-                plan = CasePlan.make(options, index)
-                name, _, items = plan.engine.partition(":")
-                column = f"{plan.generator}/{plan.profile}"
-                for row in [name] + [f"{name}: {item}" for item in items.split(",") if item]:
-                    counts[(row, column)] = counts.get((row, column), 0) + 1
-                rebuilt += 1
+            plans = [CasePlan.make(options, index) for index in range(0, cases, step)]
         except Exception as exc:  # noqa: BLE001 - options of another version: skip that run, say so
-            note = f"a run's case plans could not be rebuilt ({type(exc).__name__}: {exc})"
-    return counts, rebuilt, total, note
+            space.note = f"a run's case plans could not be rebuilt ({type(exc).__name__}: {exc})"
+            continue
+        for plan in plans:
+            for key in config_keys(plan.engine, plan.generator, plan.profile):
+                cell = config_cell(key)
+                if cell is not None:
+                    space.add(*cell, 1)
+        space.rebuilt_runs += 1
+        space.rebuilt += len(plans)
+        space.rebuilt_cases += cases
 
 
 # -- page ---------------------------------------------------------------------------------------------
@@ -377,7 +431,8 @@ def render(sources: list[Source], html_path: Path) -> str:
 
     # configuration space
     body.append("<h2>Configuration space covered</h2>")
-    counts, rebuilt, total, note = configuration_space(runs)
+    space = configuration_space(runs)
+    counts = space.counts
     if counts:
         rows = sorted({r for r, _ in counts}, key=lambda r: -sum(n for (rr, _), n in counts.items() if rr == r))
         rows = sorted(rows[:MAX_ROWS])
@@ -388,13 +443,11 @@ def render(sources: list[Source], html_path: Path) -> str:
         figure.update_layout(height=max(420, 22 * len(rows) + 120))
         figure.update_yaxes(automargin=True, autorange="reversed")
         body.append(f"<p>Engine options (rows: each engine, then each option value it ran with) × generator/profile "
-                    f"(columns), from {rebuilt} case plan(s) rebuilt of {total} case(s) (plans are deterministic "
-                    f"in the campaign seed{', sampled evenly' if rebuilt < total else ''})"
-                    + (f"; {_e(note)}" if note else "") + ".</p>")
+                    f"(columns): {_e(space.description())}" + (f"; {_e(space.note)}" if space.note else "") + ".</p>")
         body.append(plots.add(figure, "cases per engine option value × generator/profile"))
     else:
-        body.append("<p>No case plan to rebuild (no case ran, or the runs' options are unknown"
-                    + (f": {_e(note)}" if note else "") + ").</p>")
+        body.append("<p>No configuration counted and no case plan to rebuild (no case ran, or the runs' options "
+                    "are unknown" + (f": {_e(space.note)}" if space.note else "") + ").</p>")
 
     body.append(_findings_table(sources, html_path))
     script = (f'<script type="text/javascript">{get_plotlyjs()}</script>')
@@ -426,10 +479,12 @@ def _liveness(sources: list[Source], runs: list[Run]) -> str:
     from .campaign.stats import Stats, unreached
 
     rows = []
+    flag = _counter_final(runs, "flag_cases") > 0  # yield-point mode flag: its audit is a liveness counter
     for key in ["cases", "equal", "divergent", "inconclusive", "unsupported", "engine_defects", "engine_errors",
-                "errors", "suspensions", "cases_suspended", *liveness_classes(runs)]:
+                "errors", "suspensions", "cases_suspended", *liveness_classes(runs),
+                *(["flag_cases", "flag_audits", "flag_violations"] if flag else [])]:
         total = _counter_final(runs, key)
-        liveness = key.endswith("suspensions") or key == "cases_suspended"
+        liveness = key.endswith("suspensions") or key in ("cases_suspended", "flag_audits")
         rows.append(f'<tr{" class=zero" if liveness and not total else ""}><td>{_e(key)}</td>'
                     f"<td class=n>{total}</td></tr>")
     warnings = []

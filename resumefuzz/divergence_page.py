@@ -9,15 +9,22 @@ follows in full.  Everything from the module or its runs is escaped: module text
 untrusted.
 
 Both sides' final state is needed: the candidate of each comparison is in the verdict; the
-reference (A for ``A vs B``, B for ``B vs C``) comes from :func:`straight_runs`, which repeats the
-deterministic straight runs.  Without it the page shows the oracle's own context instead.
+reference (A for ``A vs B``, B for ``B vs C``) is kept on the finding when it joins a verdict
+(``Finding.reference``: a :class:`Reference`, bounded to what this page shows: memory windows
+around the differences, globals, the events and calls around the first difference; never whole
+memories).  Only a finding without it (one made by hand, or by an older harness) falls back to the
+straight runs given to :func:`page`, e.g. :func:`straight_runs`, which repeats the deterministic
+straight runs, lazily: only when a finding needs them.  Without either the page shows the oracle's
+own context instead.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from .state import PAGE_SIZE
 
@@ -25,15 +32,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from .checker import Finding, Verdict
     from .engines import Engine
     from .observation import Observation
+    from .values import Value
     from .wasi import WasiInputs
 
-__all__ = ["diff_rows", "page", "straight_runs", "text_page"]
+__all__ = ["Reference", "diff_rows", "page", "reference", "straight_runs", "text_page"]
 
 ROW = 16
 CONTEXT_ROWS = 2  # rows shown before and after each differing row
 MAX_DIFF_ROWS = 48  # differing rows shown per memory (the count of all differing bytes is given)
 MAX_EVENTS = 24  # output events shown around the first difference
 MAX_FINDINGS = 3  # comparisons shown in full (as the text report)
+MAX_GLOBALS = 1000  # globals of the reference kept (every divergent one besides)
+MAX_CALLS = 10_000  # calls compared for the first difference
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:110em}
@@ -64,24 +74,131 @@ def text_page(title: str, text: str) -> str:
     return _document(title, f"<h1>{_e(title)}</h1>\n<pre>{_e(text)}</pre>")
 
 
+class _Rerun(Mapping[str, "Observation"]):
+    """The straight runs A and B, run on first lookup (a page whose findings keep their references
+    never runs them)."""
+
+    def __init__(self, run: "Callable[[], dict[str, Observation]]") -> None:
+        self._run = run
+        self._runs: "dict[str, Observation] | None" = None
+
+    def _get(self) -> "dict[str, Observation]":
+        if self._runs is None:
+            self._runs = self._run()
+        return self._runs
+
+    def __getitem__(self, label: str) -> "Observation":
+        return self._get()[label]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
 def straight_runs(wasm: bytes, engine: "Engine", *, seed: int, yield_points: str, wasmtime_opt: str,
-                  wasi: "WasiInputs | None") -> "dict[str, Observation]":
-    """The straight runs A and B of WASM, judged as a verdict was (deterministic: the same as its)."""
-    from .checker import Judge
-    from .preparation import prepare
-    from .yieldpoints import YieldPoints
+                  wasi: "WasiInputs | None") -> "Mapping[str, Observation]":
+    """The straight runs A and B of WASM by label, judged as a verdict was (deterministic: the same as
+    its), for findings that keep no reference: run on first lookup (their errors are raised there;
+    :func:`page` shows them as a note)."""
 
-    prep = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
-    judge = Judge(prep, seed, wasi)
-    return {"A": judge.a, "B": judge.b}
+    def run() -> "dict[str, Observation]":
+        from .checker import Judge
+        from .preparation import prepare
+        from .yieldpoints import YieldPoints
+
+        prep = prepare(wasm, engine, YieldPoints.parse(yield_points), wasmtime_opt=wasmtime_opt)
+        judge = Judge(prep, seed, wasi)
+        return {"A": judge.a, "B": judge.b}
+
+    return _Rerun(run)
 
 
-def page(verdict: "Verdict", references: "dict[str, Observation] | None" = None, *, replay: str = "",
+# -- the reference side, bounded --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryWindows:
+    """A reference memory as the page shows it beside the candidate's: its size, the rows where the two
+    differ, and its bytes in windows around them."""
+
+    pages: int
+    size: int  # bytes
+    rows: tuple[int, ...]  # the first MAX_DIFF_ROWS differing rows (offsets)
+    count: int  # differing bytes in all
+    #: row ranges [start, stop) around the rows (over both sides' lengths), with the reference's bytes there
+    windows: tuple[tuple[int, int, bytes], ...]
+
+
+@dataclass(frozen=True)
+class Window:
+    """A sequence of the reference (output events, calls, as shown) around its first difference from the
+    candidate's: FIRST, the items from START, and how many it has in all."""
+
+    first: int
+    start: int
+    items: tuple[str, ...]
+    total: int
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The reference run of a comparison (A for ``A vs B``, B for ``B vs C``), bounded to what the page
+    shows beside the candidate: a finding keeps it (``checker.Finding.reference``), so its page needs
+    no re-run."""
+
+    label: str
+    memories: dict[str, MemoryWindows] = field(default_factory=dict)  # the divergent memories
+    globals: "dict[str, Value]" = field(default_factory=dict)
+    more_globals: int = 0  # globals not kept (beyond MAX_GLOBALS, none divergent)
+    outputs: Window | None = None
+    calls: Window | None = None
+
+
+def reference(ref: "Observation", finding: "Finding") -> Reference:
+    """REF, FINDING's reference run, bounded to what FINDING's page shows beside its candidate."""
+    cand = finding.candidate
+    memories = {}
+    for key in _keys(finding, "memory"):
+        if key in ref.memories and key in cand.memories:
+            a, b = ref.memories[key].data, cand.memories[key].data
+            rows, count = diff_rows(a, b)
+            windows = tuple((start, stop, a[start:stop]) for start, stop in _windows(rows, max(len(a), len(b))))
+            memories[key] = MemoryWindows(ref.memories[key].pages, len(a), tuple(rows), count, windows)
+    divergent = set(_keys(finding, "global"))
+    kept = sorted(ref.globals, key=_natural)[:MAX_GLOBALS]
+    globals_ = {k: ref.globals[k] for k in [*kept, *sorted(divergent & ref.globals.keys() - set(kept))]}
+    facets = {d.facet for d in finding.divergences}
+    outputs = _window(ref.outputs, cand.outputs, _event) if "output" in facets else None
+    calls = _window(ref.calls[:MAX_CALLS], cand.calls[:MAX_CALLS], _call) if facets & {"trap", "result"} else None
+    return Reference(ref.label, memories, globals_, len(ref.globals) - len(globals_), outputs, calls)
+
+
+def _window(a: Sequence[object], b: Sequence[object], show: Callable[[object], str]) -> Window:
+    """A's window around its first difference from B (items compared as values, shown by SHOW)."""
+    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    start, stop = max(0, first - MAX_EVENTS // 3), min(max(len(a), len(b)), first + MAX_EVENTS)
+    return Window(first, start, tuple(show(x) for x in a[start:stop]), len(a))
+
+
+def _event(event: object) -> str:
+    return str(getattr(event, "value"))
+
+
+def _call(call: object) -> str:
+    trap = getattr(call, "trap")
+    results = ", ".join(v.hex() for v in getattr(call, "results"))
+    return f"{getattr(call, 'name')}: " + (f"trapped {trap}" if trap else f"returned ({results})")
+
+
+def page(verdict: "Verdict", references: "Mapping[str, Observation] | None" = None, *, replay: str = "",
          note: str = "", text: str | None = None) -> str:
-    """VERDICT as an HTML page.  REFERENCES: the straight runs by label ("A", "B"); REPLAY: an extra
-    replay line (a finding's ``./replay``); NOTE: a line shown under the headline; TEXT: the text
+    """VERDICT as an HTML page.  REFERENCES: the straight runs by label ("A", "B"), for findings that keep
+    no reference of their own (looked up only then: :func:`straight_runs` runs them then); REPLAY: an
+    extra replay line (a finding's ``./replay``); NOTE: a line shown under the headline; TEXT: the text
     report shown at the end (default: the verdict's)."""
-    references = references or {}
+    references = references if references is not None else {}
     bad = verdict.status != "equal"
     parts = [f'<h1 class="{"bad" if bad else "ok"}">{_e(verdict.headline)}</h1>']
     if note:
@@ -124,9 +241,23 @@ def _replay(verdict: "Verdict", extra: str) -> str:
     return "<h2>Replay</h2>\n" + "".join(f"<pre>{_e(line)}</pre>" for line in dict.fromkeys(lines))
 
 
-def _finding(number: int, finding: "Finding", references: "dict[str, Observation]") -> str:
+def _reference(finding: "Finding", references: "Mapping[str, Observation]") -> tuple[Reference | None, str]:
+    """FINDING's reference: its own, else built from REFERENCES (the fallback: straight runs repeated);
+    (None, why) when neither is there."""
+    kept = getattr(finding, "reference", None)
+    if kept is not None:
+        return kept, ""
+    label = finding.reference_label
+    try:
+        ref = references.get(label) if label else None
+    except Exception as exc:  # noqa: BLE001 - the page is an addition: the verdict and report.txt stand
+        return None, f"the straight runs could not be repeated for this page ({exc})"
+    return (reference(ref, finding), "") if ref is not None else (None, "")
+
+
+def _finding(number: int, finding: "Finding", references: "Mapping[str, Observation]") -> str:
     cand = finding.candidate
-    ref = references.get(finding.comparison.split(" vs ")[0])
+    ref, why = _reference(finding, references)
     title = ("the transform (A: original, B: instrumented, never suspended)" if finding.schedule is None
              else f"suspend/resume (B: never suspended, {cand.label}: interrupted)")
     parts = [f"<h2>{number + 1}. {_e(finding.comparison)}: {_e(title)}</h2>"]
@@ -138,23 +269,22 @@ def _finding(number: int, finding: "Finding", references: "dict[str, Observation
         f"<tr class=diff><td>{_e(d.facet)}</td><td>{_e(d.where)}</td></tr>" for d in finding.divergences[:50])
         + "</table>")
     if ref is None:
-        parts.append("<p>(the reference run is not available here: each divergence as the oracle states it)</p>")
+        parts.append(f"<p>(the reference run is not available here{': ' + _e(why) if why else ''}: each "
+                     "divergence as the oracle states it)</p>")
         parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>" for d in finding.divergences[:12]]
         return "\n".join(parts)
-    facets = {d.facet for d in finding.divergences}
-    if facets & {"trap", "result"}:
-        parts.append(_calls(ref, cand))
-    if "output" in facets:
-        parts.append(_outputs(ref, cand))
-    for key in _keys(finding, "memory"):
-        if key in ref.memories and key in cand.memories:
-            parts.append(_memory(key, ref, cand))
-    if "global" in facets or ref.globals:
+    if ref.calls is not None:
+        parts.append(_aligned(ref.calls, cand.calls[:MAX_CALLS], _call, ref.label, cand.label, "call"))
+    if ref.outputs is not None:
+        parts.append(_aligned(ref.outputs, cand.outputs, _event, ref.label, cand.label, "output event"))
+    for key, memory in ref.memories.items():
+        parts.append(_memory(key, memory, ref.label, cand))
+    if "global" in {d.facet for d in finding.divergences} or ref.globals:
         parts.append(_globals(ref, cand, set(_keys(finding, "global"))))
     shown = {"trap", "result", "output", "memory", "global"}
     parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>"
               for d in finding.divergences[:12] if d.facet not in shown
-              or (d.facet == "memory" and _key(d.where) not in cand.memories)]
+              or (d.facet == "memory" and _key(d.where) not in ref.memories)]
     return "\n".join(parts)
 
 
@@ -216,20 +346,20 @@ def _hex_cells(mine: bytes, other: bytes) -> tuple[str, str]:
     return " ".join(hexes), "".join(text)
 
 
-def _memory(key: str, ref: "Observation", cand: "Observation") -> str:
-    a, b = ref.memories[key].data, cand.memories[key].data
-    rows, count = diff_rows(a, b)
-    parts = [f"<h3>memory {_e(key)}: {ref.memories[key].pages} page(s) in {_e(ref.label)}, "
-             f"{cand.memories[key].pages} in {_e(cand.label)}; {count} differing byte(s)"
+def _memory(key: str, ref: MemoryWindows, label: str, cand: "Observation") -> str:
+    b = cand.memories[key].data
+    rows = ref.rows
+    parts = [f"<h3>memory {_e(key)}: {ref.pages} page(s) in {_e(label)}, "
+             f"{cand.memories[key].pages} in {_e(cand.label)}; {ref.count} differing byte(s)"
              + (f", the first {len(rows)} differing rows shown" if len(rows) >= MAX_DIFF_ROWS else "") + "</h3>",
-             f'<table class="hex"><tr><th>offset</th><th>{_e(ref.label)}</th><th></th>'
+             f'<table class="hex"><tr><th>offset</th><th>{_e(label)}</th><th></th>'
              f"<th>{_e(cand.label)}</th><th></th></tr>"]
     previous = 0
-    for start, stop in _windows(rows, max(len(a), len(b))):
+    for start, stop, data in ref.windows:
         if start > previous:
             parts.append(f'<tr class="gap"><td>…</td><td colspan=4>{(start - previous) // ROW} equal row(s)</td></tr>')
         for row in range(start, stop, ROW):
-            x, y = a[row:row + ROW], b[row:row + ROW]
+            x, y = data[row - start:row - start + ROW], b[row:row + ROW]
             hx, tx = _hex_cells(x, y)
             hy, ty = _hex_cells(y, x)
             mark = ' class="diff"' if x != y else ""
@@ -242,9 +372,10 @@ def _memory(key: str, ref: "Observation", cand: "Observation") -> str:
 # -- globals, outputs, calls ----------------------------------------------------------------------------
 
 
-def _globals(ref: "Observation", cand: "Observation", divergent: set[str]) -> str:
+def _globals(ref: Reference, cand: "Observation", divergent: set[str]) -> str:
+    keys = ref.globals.keys() | divergent | (set() if ref.more_globals else cand.globals.keys())
     rows = []
-    for key in sorted(ref.globals.keys() | cand.globals.keys(), key=_natural):
+    for key in sorted(keys, key=_natural):
         x, y = ref.globals.get(key), cand.globals.get(key)
         judged = key in divergent
         state = "diverges" if judged else ("differs (not judged: engine-private or excused)" if x != y else "")
@@ -252,41 +383,31 @@ def _globals(ref: "Observation", cand: "Observation", divergent: set[str]) -> st
                     f"<td>{_e((x or y).type if (x or y) else '')}</td>"
                     f"<td>{_e(x.hex() if x else 'absent')}</td><td>{_e(y.hex() if y else 'absent')}</td>"
                     f"<td>{_e(state)}</td></tr>")
-    return (f"<h3>globals ({len(rows)})</h3><table><tr><th>key</th><th>type</th><th>{_e(ref.label)}</th>"
-            f"<th>{_e(cand.label)}</th><th></th></tr>" + "".join(rows) + "</table>")
+    if ref.more_globals:
+        rows.append(f'<tr class="gap"><td>…</td><td colspan=4>{ref.more_globals} more global(s) of '
+                    f"{_e(ref.label)}, none divergent, not kept</td></tr>")
+    return (f"<h3>globals ({len(keys) + ref.more_globals})</h3><table><tr><th>key</th><th>type</th>"
+            f"<th>{_e(ref.label)}</th><th>{_e(cand.label)}</th><th></th></tr>" + "".join(rows) + "</table>")
 
 
 def _natural(key: str) -> tuple[object, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
 
 
-def _aligned(a: list[str], b: list[str], label_a: str, label_b: str, what: str) -> str:
-    """Two sequences side by side, aligned by index, around their first difference."""
-    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    start, stop = max(0, first - MAX_EVENTS // 3), min(max(len(a), len(b)), first + MAX_EVENTS)
+def _aligned(a: Window, b: Sequence[object], show: Callable[[object], str], label_a: str, label_b: str,
+             what: str) -> str:
+    """The reference's window A beside the candidate's sequence B (its items shown by SHOW), aligned by
+    index, around their first difference."""
+    first, start, total = a.first, a.start, max(a.total, len(b))
+    stop = min(total, first + MAX_EVENTS)
     rows = [f'<tr class="gap"><td>…</td><td colspan=2>{start} equal {what}(s) before</td></tr>'] if start else []
     for i in range(start, stop):
-        x = a[i] if i < len(a) else "(none)"
-        y = b[i] if i < len(b) else "(none)"
+        x = a.items[i - start] if i - start < len(a.items) else "(none)"
+        y = show(b[i]) if i < len(b) else "(none)"
         rows.append(f'<tr{" class=diff" if x != y else ""}><td>#{i}{" ▶" if i == first else ""}</td>'
                     f"<td>{_e(x)}</td><td>{_e(y)}</td></tr>")
-    if stop < max(len(a), len(b)):
-        rows.append(f'<tr class="gap"><td>…</td><td colspan=2>{max(len(a), len(b)) - stop} more</td></tr>')
-    return (f"<h3>{what}s: first difference at #{first} ({_e(label_a)}: {len(a)}, {_e(label_b)}: {len(b)})</h3>"
+    if stop < total:
+        rows.append(f'<tr class="gap"><td>…</td><td colspan=2>{total - stop} more</td></tr>')
+    return (f"<h3>{what}s: first difference at #{first} ({_e(label_a)}: {a.total}, {_e(label_b)}: {len(b)})</h3>"
             f'<table class="hex"><tr><th>#</th><th>{_e(label_a)}</th><th>{_e(label_b)}</th></tr>'
             + "".join(rows) + "</table>")
-
-
-def _outputs(ref: "Observation", cand: "Observation") -> str:
-    return _aligned([str(e.value) for e in ref.outputs], [str(e.value) for e in cand.outputs],
-                    ref.label, cand.label, "output event")
-
-
-def _calls(ref: "Observation", cand: "Observation") -> str:
-    def show(call: object) -> str:
-        trap = getattr(call, "trap")
-        results = ", ".join(v.hex() for v in getattr(call, "results"))
-        return f"{getattr(call, 'name')}: " + (f"trapped {trap}" if trap else f"returned ({results})")
-
-    return _aligned([show(c) for c in ref.calls[:10_000]], [show(c) for c in cand.calls[:10_000]],
-                    ref.label, cand.label, "call")

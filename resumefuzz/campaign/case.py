@@ -72,10 +72,14 @@ class CaseResult:
     #: the harness's WASI host disagreed with wasmtime's WASI on the straight run (a harness bug)
     host_mismatch: str = ""
     host_check: str = ""  # the WASI cross-check's status: "agree", "disagree", "skipped" ("" when not run)
+    engine: str = ""  # the engine spec the case ran, options drawn (the plan's: "asyncify:optimize-level=2,...")
     profile: str = ""  # the profile the case was made with (the plan's)
     generator: str = ""  # the generator that made it (a composite's member)
     binaryen: str = ""  # the Binaryen release the engine ran (its major version), "" for other engines
     allowances: dict[str, int] = field(default_factory=dict)  # transform-policy allowances, by kind
+    flag_mode: bool = False  # the case was prepared in yield-point mode flag (--yield-points flag, --signal thread)
+    flag_audited: bool = False  # its prepared module's flag-memory accesses were audited (checker.Judge.flag_audit)
+    flag_violations: int = 0  # ... and found this many kinds of non-atomic access
     finding: RecordedFinding | None = None
     defect_class: str = ""  # an engine defect's message class (ENGINE_DEFECT)
     defect_engine: str = ""  # ... and the engine's name
@@ -115,7 +119,8 @@ def run_case(plan: CasePlan, options: Options, notify: Callable[[list[str]], Non
     _configure(engine, options)
     result = _judge(plan, options, engine, notify, deadline)
     result.profile, result.binaryen, result.generator = plan.profile, binaryen_release(engine), plan.generator
-    result.signal = plan.signal
+    result.signal, result.engine = plan.signal, plan.engine
+    result.flag_mode = YieldPoints.parse(plan.yield_points).flag
     return result
 
 
@@ -180,9 +185,11 @@ def _judged(plan: CasePlan, options: Options, case: GeneratedCase, prep: Any, ju
         finding = judge.transform()  # may compile a NaN-canonicalizing pair (budgets apply)
     except Inconclusive as exc:
         result.status, result.why = INCONCLUSIVE, str(exc)
+        _audited(result, judge)
         return result
     except Unsupported as exc:
-        return CaseResult(UNSUPPORTED, str(exc))
+        return _audited(CaseResult(UNSUPPORTED, str(exc)), judge)
+    _audited(result, judge)
     result.allowances = dict(judge.allowances)
     exhausted = 0
     if finding is None:
@@ -202,6 +209,15 @@ def _judged(plan: CasePlan, options: Options, case: GeneratedCase, prep: Any, ju
     if deadline is None:
         deadline = time.time() + options.minimize_timeout
     result.finding = record_finding(plan, options, case, judge, finding, deadline)
+    return result
+
+
+def _audited(result: CaseResult, judge: Judge) -> CaseResult:
+    """RESULT with the flag audit JUDGE's transform() made (yield-point mode flag; liveness: stats
+    ``flag_audits``); the audit runs before A vs B, so it is there even when A vs B could not be judged."""
+    audit = judge.__dict__.get("flag_audit")  # the cached audit; never computed here
+    result.flag_audited = audit is not None
+    result.flag_violations = len(audit.violations) if audit is not None else 0
     return result
 
 

@@ -22,8 +22,14 @@ and keeps a few per worker thread in flight.
   already counted are skipped).
 * A Dask worker dying mid-block has the block re-run elsewhere (Dask's
   ``distributed.scheduler.allowed-failures``); a block that keeps killing
-  workers ends in ``KilledWorker``, its cases are re-submitted one by one, and
-  a case that keeps killing workers on its own is a ``crash-`` finding.
+  workers ends in ``KilledWorker``, its cases are re-submitted one by one.
+  Dask blames every task a dead worker held, the one that killed it and the
+  ones queued beside it, so a single case ending in ``KilledWorker`` is only a
+  suspect: it runs again **alone** (nothing else of the campaign in flight),
+  and a case that keeps killing the workers it runs on alone is a ``crash-``
+  finding (``Campaign.case_lost``, as a local campaign's runner killed by its
+  case).  Stats list each Dask worker that died holding the campaign's blocks
+  (``"died": true`` in its ``workers`` entry).
 * Stops: ``--time`` is an epoch deadline every block honours (machines' clocks
   are assumed NTP-synchronized); ``--stop-on-finding``, Ctrl-C and SIGTERM set
   a Dask ``Event`` the runners poll, so busy cases are cut within seconds.
@@ -69,6 +75,8 @@ STOP_POLL = 1.0
 CLIENT_GRACE = 30.0
 #: seconds between the client's looks at how many worker threads the cluster has
 CAPACITY_POLL = 5.0
+#: seconds without a Dask worker (all died, none restarted or joined) before the client says it is waiting
+NO_WORKERS = 30.0
 LOCAL = "local"
 
 
@@ -297,17 +305,31 @@ class Cluster:
         completed = as_completed()
         pending: dict[Any, list[int]] = {}
         counted: set[int] = set()  # case numbers counted (one count each, however often Dask ran them)
+        suspects: list[int] = []  # single cases a dead worker held: each runs again alone
+        alone: set[Any] = set()  # the future of the suspect running alone (nothing else in flight)
         next_index = 0
         stopped = False
+        empty_since: float | None = None  # when the cluster was last seen without a worker
 
-        def submit(indices: list[int]) -> None:
+        def submit(indices: list[int]) -> Any:
             future = client.submit(judge_block, name, indices, end, stop.name, pure=False,
                                    key=f"{name}-cases-{indices[0]}-{indices[-1]}-{uuid.uuid4().hex[:6]}")
             pending[future] = indices
             completed.add(future)
+            return future
 
+        died: list[str] = []  # Dask workers that died holding this campaign's blocks (the scheduler's events)
+
+        def removed(event: tuple[float, dict[str, Any]]) -> None:
+            message = event[1]
+            if message.get("action") == "remove-worker" and not message.get("expected") and \
+                    any(str(key).startswith(name) for key in message.get("processing-tasks", ())):
+                died.append(message["worker"])
+
+        client.subscribe_topic("all", removed)
         if not self.capacity():
             print(f"resumefuzz: waiting for Dask workers to join {self.address}", file=sys.stderr, flush=True)
+            empty_since = float("inf")  # said
         try:
             while True:
                 now = time.time()
@@ -315,7 +337,19 @@ class Cluster:
                     stop.set()  # --stop-on-finding: the runners cut their cases
                     stopped = True
                 dealing = not stopped and (end is None or now < end)
-                threads = max(self.capacity(), 1)
+                if suspects and not pending and dealing:  # the cluster drained: the next suspect runs alone
+                    alone.add(submit([suspects.pop(0)]))
+                dealing = dealing and not suspects and not alone
+                capacity = self.capacity()
+                threads = max(capacity, 1)
+                if capacity:
+                    empty_since = None
+                elif empty_since is None:
+                    empty_since = time.monotonic()
+                elif pending and time.monotonic() - empty_since >= NO_WORKERS:
+                    empty_since = float("inf")  # said once per time the cluster empties
+                    print(f"resumefuzz: no Dask worker in {self.address} for {NO_WORKERS:.0f}s: waiting for workers "
+                          "to join (or restart)", file=sys.stderr, flush=True)
                 while dealing and len(pending) < IN_FLIGHT * threads and \
                         (options.cases is None or next_index < options.cases):
                     size = BLOCK
@@ -324,19 +358,25 @@ class Cluster:
                     submit(list(range(next_index, next_index + size)))
                     next_index += size
                 if not pending:
+                    for index in suspects:  # the campaign stopped, or its budget ended: never run alone
+                        counted.add(index)
+                        campaign.case_cut(index)
                     break
                 if end is not None and now > end + max(CUT_GRACE, WRITE_GRACE) + CLIENT_GRACE:
-                    for indices in pending.values():  # a vanished worker's blocks: given up, not judged
-                        campaign.stats.cut += len(set(indices) - counted)
+                    for index in ({i for indices in pending.values() for i in indices} - counted) | set(suspects):
+                        counted.add(index)  # a vanished worker's blocks, and suspects: given up, not judged
+                        campaign.case_cut(index)
                     client.cancel(list(pending))
                     pending.clear()
                     break
                 for future in completed.next_batch(block=False) if completed.has_ready() else ():
                     indices = pending.pop(future)
+                    was_alone = future in alone
+                    alone.discard(future)
                     try:
                         block = future.result()
-                    except KilledWorker:
-                        self._killer(campaign, indices, counted, submit)
+                    except KilledWorker as exc:
+                        self._killer(campaign, indices, counted, submit, suspects, was_alone, exc.allowed_failures)
                     except ResumefuzzError:
                         raise
                     except Exception as exc:  # noqa: BLE001 - a harness error must not end the campaign
@@ -362,22 +402,36 @@ class Cluster:
                 except Exception:  # noqa: BLE001 - the scheduler may be gone
                     pass
             try:
+                client.unsubscribe_topic("all")
+            except Exception:  # noqa: BLE001 - the scheduler may be gone
+                pass
+            for address in died:
+                campaign.stats.workers.setdefault(address, {"machine": _machine(address), "cases": 0, "blocks": 0,
+                                                            "seconds": 0.0, "cases_per_second": 0.0})["died"] = True
+            try:
                 client.unregister_worker_plugin(name)  # each worker's runners leave, its scratch files go
             except Exception:  # noqa: BLE001 - the scheduler may be gone
                 pass
 
-    def _killer(self, campaign: Campaign, indices: list[int], counted: set[int], submit: Any) -> None:
-        """A block killed Dask workers every time it ran (KilledWorker): its cases run again one by one; a
-        case that does so on its own is a crash."""
+    def _killer(self, campaign: Campaign, indices: list[int], counted: set[int], submit: Any,
+                suspects: list[int], alone: bool, allowed: int) -> None:
+        """The Dask workers that ran INDICES all died (KilledWorker).  Dask blames every task a dead worker held,
+        so a block's cases run again one by one; a single case is a suspect that runs again ALONE; a case that
+        killed the workers it ran on alone is a crash."""
         todo = [i for i in indices if i not in counted]
         if len(indices) > 1:
             for index in todo:
                 submit([index])
-            return
-        for index in todo:
-            counted.add(index)
-            campaign.case_lost(index, "crash", f"the case killed Dask workers every time it ran (KilledWorker after "
-                                               f"distributed.scheduler.allowed-failures)")
+        elif not alone:
+            suspects.extend(todo)
+            for index in todo:
+                print(f"resumefuzz: case {index} was on Dask workers that died: it runs again alone",
+                      file=sys.stderr, flush=True)
+        else:
+            for index in todo:
+                counted.add(index)
+                campaign.case_lost(index, "crash", f"the case killed every Dask worker it ran on alone ({allowed + 1}; "
+                                                   f"distributed.scheduler.allowed-failures is {allowed})")
 
     def _replay(self, campaign: Campaign, block: Block, counted: set[int]) -> None:
         """Count BLOCK's cases into CAMPAIGN (each case number once), writing the findings it brought."""
@@ -395,12 +449,17 @@ class Cluster:
             if event.call != "case_minimizing":
                 counted.add(event.index)
                 cases += 1
-        worker = campaign.stats.workers.setdefault(block.address, {"host": block.host, "cases": 0, "blocks": 0,
+        worker = campaign.stats.workers.setdefault(block.address, {"machine": block.host, "cases": 0, "blocks": 0,
                                                                    "seconds": 0.0})
         worker["cases"] += cases
         worker["blocks"] += 1
         worker["seconds"] += block.seconds
         worker["cases_per_second"] = worker["cases"] / max(worker["seconds"], 1e-9)
+
+
+def _machine(address: str) -> str:
+    """The host part of a Dask address (``tcp://HOST:PORT``)."""
+    return address.partition("://")[2].rpartition(":")[0] or address
 
 
 def _here(files: dict[str, bytes], python: str) -> dict[str, bytes]:

@@ -426,8 +426,10 @@ class Campaign:
     def _write_stats(self) -> None:
         options = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self.options).items()}
         code, reason = gate(self.stats, self.options)
+        # "errors" stays the count of harness errors (Stats.errors); their messages (and the campaign's own,
+        # e.g. cases never counted) are "error_messages", the first 20
         data = {**self.stats.to_json(), "options": options, "exit_code": code, "verdict": reason,
-                "errors": self.errors[:20]}
+                "error_messages": self.errors[:20]}
         write_atomic(self.options.out / "stats.json", json.dumps(data, indent=2) + "\n")
         timeline.record(self.options.out, data)  # OUT/timeline.json: the same counters over time (bounded)
 

@@ -14,6 +14,31 @@ from .case import ENGINE_DEFECT, ENGINE_ERROR, ERROR, HOST_MISMATCH, UNSUPPORTED
 from .plan import Options
 
 
+#: at most this many configuration keys are counted (Stats.config_cases); a key first seen later counts in OTHER
+MAX_CONFIGS = 1000  # a default mixed campaign covers about 220 (engine option values x generator/profile)
+OTHER = "(other)"
+#: a configuration key's parts are cut to these lengths (the whole key stays within a timeline key's bound)
+_ROW_CHARS, _COLUMN_CHARS = 72, 44
+CONFIG_SEPARATOR = " × "
+
+
+def config_keys(engine: str, generator: str, profile: str) -> list[str]:
+    """The configuration-space cells a case counts in: its engine (by name), and each option value of its
+    engine spec, by its GENERATOR/PROFILE (the report's heat map: rows by engine option, columns by
+    generator/profile).  ``asyncify:optimize-level=2`` with smith/core gives ``asyncify × smith/core`` and
+    ``asyncify: optimize-level=2 × smith/core``."""
+    name, _, items = engine.partition(":")
+    column = f"{generator or '?'}/{profile or '?'}"[:_COLUMN_CHARS]
+    rows = [name] + [f"{name}: {item}" for item in items.split(",") if item]
+    return [f"{row[:_ROW_CHARS]}{CONFIG_SEPARATOR}{column}" for row in rows]
+
+
+def config_cell(key: str) -> tuple[str, str] | None:
+    """(Row, column) of a config_keys() key; None for OTHER (or a key that is not one)."""
+    row, separator, column = key.rpartition(CONFIG_SEPARATOR)
+    return (row, column) if separator and row and column else None
+
+
 @dataclass
 class Stats:
     cases: int = 0
@@ -56,6 +81,13 @@ class Stats:
     restores_by_config: dict[str, int] = field(default_factory=dict)  # the restore flags ("" this process) -> cases
     #: WASI programs' straight runs checked against wasmtime's WASI, by outcome (agree, disagree, skipped)
     host_checks: dict[str, int] = field(default_factory=dict)
+    # the flag audit (yield-point mode flag: every access to the flag memory must be atomic; issue 15)
+    flag_cases: int = 0  # cases prepared in yield-point mode flag (--yield-points flag, --signal thread)
+    flag_audits: int = 0  # cases whose prepared module's flag accesses were audited
+    flag_violations: int = 0  # ... of which the audit found a non-atomic access (a finding, facet flag)
+    #: the configuration space covered, counted: cases by config_keys() ("ENGINE × GENERATOR/PROFILE" and
+    #: "ENGINE: OPTION=VALUE × GENERATOR/PROFILE"), at most MAX_CONFIGS keys (later new ones count in OTHER)
+    config_cases: dict[str, int] = field(default_factory=dict)
     #: suspensions by the Binaryen release the engine ran (major version; a release whose cases never
     #: suspended is listed with 0)
     binaryen_suspensions: dict[str, int] = field(default_factory=dict)
@@ -122,6 +154,14 @@ class Stats:
             self.host_checks[result.host_check] = self.host_checks.get(result.host_check, 0) + 1
         if result.generator:
             self.generator_cases[result.generator] = self.generator_cases.get(result.generator, 0) + 1
+        if result.engine:
+            for key in config_keys(result.engine, result.generator, result.profile):
+                if key not in self.config_cases and len(self.config_cases) >= MAX_CONFIGS:
+                    key = OTHER
+                self.config_cases[key] = self.config_cases.get(key, 0) + 1
+        self.flag_cases += result.flag_mode
+        self.flag_audits += result.flag_audited
+        self.flag_violations += result.flag_violations > 0
         if result.binaryen:
             self.binaryen_suspensions[result.binaryen] = (self.binaryen_suspensions.get(result.binaryen, 0)
                                                           + result.suspensions)
@@ -258,6 +298,9 @@ def unreached(stats: Stats) -> list[str]:
         lines.append(f"control threads raised the flag {stats.signals} time(s), yet no run suspended")
     if any(k.startswith("--restore-in process") for k in stats.restores_by_config) and not stats.hops:
         lines.append("runs were to restore in another process, yet no hop happened (hops 0)")
+    if stats.flag_cases and not stats.flag_audits:
+        lines.append(f"{stats.flag_cases} case(s) in yield-point mode flag, yet no prepared module's flag accesses "
+                     f"were audited (flag_audits 0)")
     lines += [f"Binaryen {version} ran, yet never suspended" for version, count in
               sorted(stats.binaryen_suspensions.items()) if count == 0]
     return lines
@@ -331,6 +374,8 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         "  suspended by: " + (", ".join(f"{k} {v}" for k, v in sorted(stats.suspensions_by_signal.items())) or "none")
         + f"; control-thread signals {stats.signals}; hops between processes {stats.hops}; cases by restore: "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.restores_by_config.items())) or "none"),
+        f"  flag audits: {stats.flag_audits} of {stats.flag_cases} case(s) in yield-point mode flag audited, "
+        f"{stats.flag_violations} with a non-atomic flag access",
         *(f"  warning: {line}" for line in unreached(stats)),
         "  transform policy allowances (A vs B, optimizing engines): "
         + (", ".join(f"{k} {v}" for k, v in sorted(stats.allowances.items())) or "none"),
@@ -342,7 +387,7 @@ def summary(stats: Stats, out: Path, options: Options | None = None) -> str:
         f"workers' time), known ones {stats.known_defect_seconds:.1f} ({_share(stats.known_defect_seconds, worker_seconds)})",
         *(f"    {count} × {key}" for key, count in sorted(stats.engine_defect_classes.items(), key=lambda kv: -kv[1])),
         *([f"  Dask workers {len(stats.workers)}: " + ", ".join(
-            f"{a} ({w['host']}) {w['cases']} cases in {w['seconds']:.0f}s" for a, w in sorted(stats.workers.items()))]
+            f"{a} ({w['machine']}) {w['cases']} cases in {w['seconds']:.0f}s" for a, w in sorted(stats.workers.items()))]
           if stats.workers else []),
         f"  stats: {out / 'stats.json'}",
     ]

@@ -10,7 +10,10 @@ release, ...).  Nothing is named here: a counter added to the stats is recorded 
 Bounded for week-long runs: at most :data:`MAX_POINTS` points; when full, the older three quarters
 are thinned to every other point (each run's first and last point kept), so resolution decays
 with age and the newest quarter stays fine.  A tally keeps its :data:`MAX_KEYS` largest keys (the
-rest summed as ``(other)``).  The file is rewritten atomically.
+rest summed as ``(other)``), except in each run's last point for the tallies of :data:`WHOLE_AT_END`
+(the configuration space counted, ``config_cases``: the report's heat map needs every cell of a
+run's final figure; stats.json bounds it itself): a run's earlier points keep MAX_KEYS of those
+too.  The file is rewritten atomically.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ FILE = "timeline.json"
 FORMAT = "resumefuzz-timeline"
 MAX_POINTS = 400
 MAX_KEYS = 24  # per tally
+#: tallies a run's last point keeps whole (up to MAX_WHOLE_KEYS keys): final figures the report draws cell by cell
+WHOLE_AT_END = ("config_cases",)
+MAX_WHOLE_KEYS = 1024  # above stats.MAX_CONFIGS (+ its "(other)")
 MAX_KEY_CHARS = 120
 OTHER = "(other)"
 #: reading bound (report): MAX_POINTS points of MAX_KEYS-key tallies stay far below it
@@ -45,19 +51,22 @@ def point(stats: dict[str, Any]) -> dict[str, Any]:
     for key, value in stats.items():
         if type(value) is int:  # noqa: E721 - bools are not counters
             counters[key] = value
-        elif isinstance(value, list) and key not in ("errors",):
+        elif isinstance(value, list) and key not in ("errors", "error_messages"):  # messages (older: errors)
             counters[key] = len(value)
         elif isinstance(value, dict) and value and all(type(v) is int for v in value.values()):  # noqa: E721
-            tallies[key] = _bounded(value)
+            tallies[key] = _bounded(value, MAX_WHOLE_KEYS if key in WHOLE_AT_END else MAX_KEYS)
     return {"t": float(stats.get("started", 0.0)) + float(stats.get("elapsed", 0.0)),
             "started": float(stats.get("started", 0.0)), "elapsed": float(stats.get("elapsed", 0.0)),
             "counters": counters, "tallies": tallies}
 
 
-def _bounded(tally: dict[str, int]) -> dict[str, int]:
-    items = sorted(((str(k)[:MAX_KEY_CHARS], v) for k, v in tally.items()), key=lambda kv: (-kv[1], kv[0]))
-    kept = dict(items[:MAX_KEYS])
-    rest = sum(v for _, v in items[MAX_KEYS:])
+def _bounded(tally: dict[str, int], limit: int = MAX_KEYS) -> dict[str, int]:
+    items: dict[str, int] = {}
+    for k, v in tally.items():  # keys cut to MAX_KEY_CHARS: two that then coincide are summed
+        items[str(k)[:MAX_KEY_CHARS]] = items.get(str(k)[:MAX_KEY_CHARS], 0) + v
+    ordered = sorted(items.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = dict(ordered[:limit])
+    rest = sum(v for _, v in ordered[limit:])
     if rest:
         kept[OTHER] = kept.get(OTHER, 0) + rest
     return kept
@@ -91,6 +100,8 @@ def record(out: Path, stats: dict[str, Any], limit: int = MAX_POINTS) -> None:
     path = out / FILE
     points, runs = _for_append(path)
     new = point(stats)
+    if points and points[-1]["started"] == new["started"]:  # no longer the run's last point
+        points[-1] = _trimmed(points[-1])
     points.append(new)
     points = thin(points, limit)
     if isinstance(stats.get("options"), dict):
@@ -104,6 +115,14 @@ def record(out: Path, stats: dict[str, Any], limit: int = MAX_POINTS) -> None:
         _written[str(path)] = (info.st_mtime_ns, info.st_size, points, runs)
     except OSError:
         _written.pop(str(path), None)
+
+
+def _trimmed(p: dict[str, Any]) -> dict[str, Any]:
+    """Point P with its WHOLE_AT_END tallies bounded as any other (it is no longer a run's last point)."""
+    if not any(len(p["tallies"].get(key, ())) > MAX_KEYS for key in WHOLE_AT_END):
+        return p
+    tallies = {k: _bounded(v) if k in WHOLE_AT_END else v for k, v in p["tallies"].items()}
+    return {**p, "tallies": tallies}
 
 
 def run_key(started: float) -> str:

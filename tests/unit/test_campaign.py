@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from resumefuzz import wasmtools
-from resumefuzz.campaign import Campaign, CasePlan, Options, parse_engines, run_case
+from resumefuzz.campaign import Campaign, CasePlan, CaseResult, Options, Stats, parse_engines, run_case
+from resumefuzz.campaign.stats import config_cell, summary, unreached
+from resumefuzz.checker import EQUAL
 from resumefuzz.cli import main
 from resumefuzz.engines import get_engine
 from resumefuzz.minimize import Predicate
@@ -62,6 +64,13 @@ def test_a_campaign_over_several_engines_stops_at_its_first_finding(tmp_path: Pa
     assert stats["divergent"] == 1 and stats["cases"] < 8  # case 4 (the first faulty one) ended it
     case = json.loads((tmp_path / "findings" / stats["findings"][0] / "case.json").read_text())
     assert case["engine"].startswith("faulty:drop-output")
+    assert stats["errors"] == 0 and stats["error_messages"] == []  # the count and the messages, both kept
+    by_engine: dict[str, int] = {}  # the engine rows of the configuration space, summed over generator/profile
+    for key, n in stats["config_cases"].items():
+        row = (config_cell(key) or ("?", ""))[0]
+        if ":" not in row:
+            by_engine[row] = by_engine.get(row, 0) + n
+    assert sum(by_engine.values()) == stats["cases"] and set(by_engine) == {"asyncify", "faulty"}  # counted per case
     for bad in (["--engine", "asyncify", "--engines", "asyncify"], ["--engines", "asyncify,nope"]):
         refused = subprocess.run([CLI, "fuzz", *bad, "--cases", "1", "--out", str(tmp_path / "never")],
                                  capture_output=True, text=True, timeout=60)
@@ -208,3 +217,24 @@ def test_a_worker_that_dies_before_its_first_case_is_a_crash_finding(tmp_path: P
     stats = Campaign(Options(cases=1, out=tmp_path, progress=False)).run()
     assert stats.cases == 1 and stats.crashes == 1
     assert [p.name for p in (tmp_path / "findings").iterdir()][0].startswith("crash-")
+
+
+def test_the_flag_audit_is_counted_and_a_flag_campaign_that_audited_nothing_is_warned(tmp_path: Path) -> None:
+    """stats.json flag_cases, flag_audits, flag_violations (issue 15's audit as a liveness counter)."""
+    options = Options(generator="structured", out=tmp_path, shrink_attempts=0)
+    stats = Stats()
+    for points in ("flag", "loop"):  # a prepared module with a flag memory is audited, one without is not
+        result = run_case(CasePlan(0, 5, "structured", "core", "asyncify", points, "none", "none"), options)
+        assert result.flag_mode == result.flag_audited == (points == "flag") and result.flag_violations == 0
+        stats.add(result)
+    assert (stats.flag_cases, stats.flag_audits, stats.flag_violations) == (1, 1, 0)
+    assert not [line for line in unreached(stats) if "flag" in line]
+    assert "flag audits: 1 of 1 case(s) in yield-point mode flag audited, 0 with a non-atomic flag access" \
+        in summary(stats, tmp_path)
+    stats.add(CaseResult(EQUAL, flag_mode=True, flag_audited=True, flag_violations=2))
+    assert (stats.flag_audits, stats.flag_violations) == (2, 1)  # cases with a violation
+    unaudited = Stats()
+    unaudited.add(CaseResult(EQUAL, flag_mode=True))
+    assert unreached(unaudited) == ["1 case(s) in yield-point mode flag, yet no prepared module's flag accesses "
+                                    "were audited (flag_audits 0)"]
+    assert "warning: 1 case(s) in yield-point mode flag" in summary(unaudited, tmp_path)

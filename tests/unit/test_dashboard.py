@@ -12,7 +12,9 @@ import pytest
 
 from resumefuzz import dashboard
 from resumefuzz.campaign import timeline
-from resumefuzz.campaign.stats import Stats
+from resumefuzz.campaign.case import CaseResult
+from resumefuzz.campaign.stats import MAX_CONFIGS, OTHER, Stats
+from resumefuzz.checker import EQUAL
 from resumefuzz.errors import BadInput
 
 CLI = str(Path(sys.executable).with_name("resumefuzz"))
@@ -26,7 +28,7 @@ def _campaign(out: Path, started: float, steps: list[tuple[float, int]], **extra
         data = {**Stats(cases=cases, schedules=10 * cases, suspensions=2 * cases, stack_suspensions=cases,
                         started=started, elapsed=elapsed).to_json(),
                 "options": {"generator": "smith", "engines": ["asyncify"], "seed": 3, "out": str(out)},
-                "exit_code": 0, "verdict": None, "errors": [], **extra}
+                "exit_code": 0, "verdict": None, "error_messages": [], **extra}
         (out / "stats.json").write_text(json.dumps(data))
         timeline.record(out, data)
 
@@ -94,3 +96,43 @@ def test_report_cli_bad_folders_exit_2_in_one_line(tmp_path: Path) -> None:
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "corrupt timeline" in proc.stderr
     assert not (tmp_path / "good" / "report.html").exists()
+
+
+# -- the configuration space: counted by the campaign, rebuilt for older folders ---------------------------
+
+
+def _counted(*cases: tuple[str, str]) -> dict[str, int]:
+    stats = Stats()
+    for engine, profile in cases:
+        stats.add(CaseResult(EQUAL, engine=engine, generator="smith", profile=profile))
+    return stats.config_cases
+
+
+def test_the_configuration_space_is_counted_and_an_older_folder_is_rebuilt(tmp_path: Path) -> None:
+    counted = _counted(("asyncify:optimize-level=2,version=132", "core"), ("asyncify:version=132", "core"),
+                       ("asyncify:version=125", "tables"))
+    _campaign(tmp_path / "new", 1000.0, [(5.0, 2), (10.0, 3)], config_cases=counted)
+    _campaign(tmp_path / "old", 1000.0, [(10.0, 4)])  # an earlier version: no config_cases in stats.json
+    new = dashboard.configuration_space(dashboard.load(tmp_path / "new").runs)
+    assert new.counts == {("asyncify", "smith/core"): 2, ("asyncify", "smith/tables"): 1,
+                          ("asyncify: optimize-level=2", "smith/core"): 1, ("asyncify: version=132", "smith/core"): 2,
+                          ("asyncify: version=125", "smith/tables"): 1}  # as counted, not as the plans would draw
+    assert (new.counted_runs, new.counted_cases, new.rebuilt_runs, new.other) == (1, 3, 0, 0)
+    old = dashboard.configuration_space(dashboard.load(tmp_path / "old").runs)
+    assert (old.counted_runs, old.rebuilt_runs, old.rebuilt, old.rebuilt_cases) == (0, 1, 4, 4)
+    assert sum(n for (row, _), n in old.counts.items() if ":" not in row) == 4  # each plan under its engine's row
+    page = dashboard.write_report([tmp_path / "new", tmp_path / "old"], tmp_path / "r.html")[0].read_text()
+    assert "counted as the cases ran (stats.json config_cases) in 1 run(s), 3 case(s)" in page
+    assert "rebuilt from 4 case plan(s) of 4 case(s) in 1 run(s) that did not count it" in page
+    only_new = dashboard.write_report([tmp_path / "new"], tmp_path / "n.html")[0].read_text()
+    assert "counted as the cases ran" in only_new and "rebuilt from" not in only_new
+
+
+def test_the_configuration_counts_are_bounded_and_the_page_says_what_is_left_out(tmp_path: Path) -> None:
+    counted = _counted(*((f"engine{i}", "core") for i in range(MAX_CONFIGS + 50)))
+    assert len(counted) == MAX_CONFIGS + 1 and counted[OTHER] == 50
+    assert sum(counted.values()) == MAX_CONFIGS + 50  # every case counted once, under its engine
+    _campaign(tmp_path / "out", 1000.0, [(10.0, MAX_CONFIGS + 50)], config_cases=counted)
+    space = dashboard.configuration_space(dashboard.load(tmp_path / "out").runs)
+    assert space.other == 50 and len(space.counts) == MAX_CONFIGS
+    assert f"50 count(s) beyond the campaign's {MAX_CONFIGS} configurations not drawn" in space.description()

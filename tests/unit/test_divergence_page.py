@@ -1,14 +1,17 @@
 """report.html of a divergence: marked hexdump windows, both sides' globals, aligned outputs, all
-escaped and bounded (issue 17).  A real check's page in a real browser: tests/e2e/test_report_browser.py."""
+escaped and bounded (issue 17); the reference side kept on the finding, so no re-run.  A real check's page in a real browser: tests/e2e/test_report_browser.py."""
 
 from __future__ import annotations
 
 import re
 
-from resumefuzz.checker import DIVERGENT, Finding, Verdict
+from resumefuzz import wasmtools
+from resumefuzz.checker import DIVERGENT, Finding, Verdict, check
 from resumefuzz.divergence_page import MAX_DIFF_ROWS, diff_rows, page
+from resumefuzz.engines import get_engine
+from resumefuzz.errors import BadInput
 from resumefuzz.observation import Observation
-from resumefuzz.oracles import compare
+from resumefuzz.oracles import Divergence, compare
 from resumefuzz.schedule import Schedule
 from resumefuzz.state import PAGE_SIZE, Event, MemoryImage
 from resumefuzz.values import Value
@@ -101,3 +104,74 @@ def test_a_4_gib_like_memory_page_stays_small() -> None:
     cand = Observation("C[at:3]", memories={"m0": _memory(bytes(b))})
     html = page(_verdict(ref, cand), {"B": ref})
     assert len(html) < 200_000 and f"{len(a) // 4096} differing byte(s)" in html
+
+
+# -- the reference side kept on the finding (bounded): pages need no re-run --------------------------
+
+
+class _NoRerun(dict):
+    """Straight runs that must not be looked up (the finding keeps its reference)."""
+
+    def get(self, *_: object) -> None:  # type: ignore[override]
+        raise AssertionError("the page re-ran the straight runs")
+
+    __getitem__ = get  # type: ignore[assignment]
+
+
+def test_a_kept_reference_draws_the_same_page_as_the_rerun_and_is_bounded() -> None:
+    a = bytes(256 * PAGE_SIZE)  # 16 MiB, every 64 KiB one byte differs
+    b = bytearray(a)
+    for offset in range(0, len(b), PAGE_SIZE):
+        b[offset + 100] = 0x7A
+    ref = Observation("B", memories={"m0": _memory(a)}, globals={f"g{i}": Value("i32", i) for i in range(3)},
+                      outputs=[Event(Value("i32", i)) for i in range(1000)])
+    cand = Observation("C[at:3]", memories={"m0": _memory(bytes(b))}, globals={"g0": Value("i32", 0),
+                       "g1": Value("i32", 9), "g2": Value("i32", 2)},
+                       outputs=[Event(Value("i32", i)) for i in range(500)] + [Event(Value("i32", 7))])
+    rerun = page(_verdict(ref, cand), {"B": ref})
+    verdict = _verdict(ref, cand)
+    verdict.findings[0].keep_reference({"A": Observation("A"), "B": ref})
+    kept = verdict.findings[0].reference
+    assert kept is not None and kept.label == "B"
+    assert page(verdict, _NoRerun()) == rerun  # the same page, the straight runs never looked up
+    memory = kept.memories["m0"]
+    assert memory.count == 256 and len(memory.rows) == MAX_DIFF_ROWS
+    assert sum(len(data) for _, _, data in memory.windows) <= MAX_DIFF_ROWS * 5 * 16  # windows, not 16 MiB
+    assert kept.outputs is not None and kept.outputs.first == 500 and kept.outputs.total == 1000
+    assert len(kept.outputs.items) < 40 and set(kept.globals) == {"g0", "g1", "g2"}
+
+
+def test_a_flag_audit_finding_has_no_reference_and_a_failing_rerun_is_a_note() -> None:
+    b = Observation("B", outputs=[Event(Value("i32", 1))])
+    c = Observation("C[at:3]", outputs=[Event(Value("i32", 2))])
+    verdict = _verdict(b, c)
+    verdict.findings.append(Finding("prepared module", None, b, [Divergence("flag", "prepared module", "racy")]))
+    for finding in verdict.findings:
+        finding.keep_reference({"B": Observation("B")})
+    assert verdict.findings[1].reference is None  # a flag audit compares no two runs
+    no_reference = _verdict(b, c)
+
+    class Broken(dict):
+        def get(self, *_: object) -> None:  # type: ignore[override]
+            raise BadInput("cannot prepare <x>")
+
+    html = page(no_reference, Broken())
+    assert "not available here: the straight runs could not be repeated for this page (cannot prepare &lt;x&gt;)" in html
+
+
+WAT_LAST_BYTE = """(module (import "host" "out_i32" (func $out (param i32)))
+  (memory 1)
+  (func (export "run") (local $i i32)
+    (i32.store8 (i32.const 65535) (i32.const 7))
+    (loop $l (call $out (local.get $i)) (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 5))))))"""
+
+
+def test_a_checked_divergence_keeps_its_reference_and_its_page_needs_no_rerun() -> None:
+    """A real check (Asyncify with a planted fault that zeroes memory's last byte on restore)."""
+    verdict = check(wasmtools.parse(WAT_LAST_BYTE), get_engine("faulty:zero-last-byte"), schedule="at:40")
+    assert verdict.status == DIVERGENT and verdict.findings[0].facets == ["memory"]
+    kept = verdict.findings[0].reference
+    assert kept is not None and kept.label == "B" and kept.memories["m0"].count == 1
+    html = page(verdict, _NoRerun())
+    assert '<mark class="d">07</mark>' in html and '<mark class="d">00</mark>' in html and "0000fff0" in html

@@ -14,7 +14,7 @@ from resumefuzz.errors import BadInput
 
 def _stats(started: float, elapsed: float, cases: int, **extra: object) -> dict:
     data = {**Stats(cases=cases, schedules=3 * cases, suspensions=cases, started=started, elapsed=elapsed).to_json(),
-            "options": {"generator": "smith", "cases": 7}, "exit_code": 0, "verdict": None, "errors": []}
+            "options": {"generator": "smith", "cases": 7}, "exit_code": 0, "verdict": None, "error_messages": []}
     data.update(extra)
     return data
 
@@ -25,7 +25,8 @@ def test_a_point_keeps_every_counter_and_tally_and_new_liveness_classes() -> Non
     assert p["t"] == 105.0 and p["started"] == 100.0
     assert p["counters"]["cases"] == 4 and p["counters"]["schedules"] == 12
     assert p["counters"]["future_suspensions"] == 9  # a class added to Stats later needs no change here
-    assert p["counters"]["findings"] == 2 and "errors" not in p["counters"]
+    assert p["counters"]["findings"] == 2 and p["counters"]["errors"] == 0  # the count; not its messages
+    assert "error_messages" not in p["counters"]
     assert p["tallies"]["unsupported_reasons"] == {"simd": 2}
     assert "options" not in p["tallies"] and "interrupted" not in p["counters"]  # not counts
 
@@ -82,3 +83,18 @@ def test_the_file_is_compact_json(tmp_path: Path) -> None:
     timeline.record(tmp_path, _stats(1.0, 1.0, 1))
     data = json.loads((tmp_path / timeline.FILE).read_text())
     assert data["format"] == "resumefuzz-timeline" and len(data["points"]) == 1
+
+
+def test_a_runs_last_point_keeps_the_configuration_counts_whole(tmp_path: Path) -> None:
+    """config_cases (the report's heat map) is whole in each run's last point; earlier points keep
+    MAX_KEYS of it like any tally, so the file stays bounded."""
+    configs = {f"asyncify: option={i} × smith/core": i + 1 for i in range(3 * timeline.MAX_KEYS)}
+    for i in range(3):
+        timeline.record(tmp_path, _stats(1000.0, float(i), i + 1, config_cases=configs))
+    timeline.record(tmp_path, _stats(2000.0, 1.0, 1, config_cases={"asyncify × smith/core": 1}))  # a later run
+    points, _ = timeline.load(tmp_path / timeline.FILE)
+    kept = [p["tallies"]["config_cases"] for p in points]
+    assert [len(k) for k in kept] == [timeline.MAX_KEYS + 1, timeline.MAX_KEYS + 1, len(configs), 1]
+    assert kept[2] == configs and sum(kept[0].values()) == sum(configs.values())
+    assert len(timeline.point(_stats(0.0, 1.0, 1, unsupported_reasons=configs))["tallies"]["unsupported_reasons"]) \
+        == timeline.MAX_KEYS + 1  # other tallies stay bounded in every point
