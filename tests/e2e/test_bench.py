@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "run.py"
 
 
+@pytest.mark.nightly  # a minute of campaigns, clusters and csmith; `make bench` itself runs them too
 def test_the_bench_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, str(BENCH), "--seconds", "2", "--profile-cases", "4", "--csmith-seconds", "4",

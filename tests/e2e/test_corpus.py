@@ -49,6 +49,23 @@ def test_every_planted_fault_is_caught_by_some_case() -> None:
     assert caught == set(FAULTS) - LIVENESS_FAULTS
 
 
+def _cheapest_catchers(per_fault: int = 2) -> list[tuple[str, corpus.Case]]:
+    """For each fault, the smallest modules among the cases that claim to catch it."""
+    pairs = []
+    for fault in sorted({f for c in CASES for f in c.catches}):
+        catchers = sorted((c for c in CASES if fault in c.catches), key=lambda c: (c.module.stat().st_size, c.name))
+        pairs += [(fault, c) for c in catchers[:per_fault]]
+    return pairs
+
+
+@pytest.mark.parametrize("fault, case", _cheapest_catchers(), ids=[f"{f}-{c.name}" for f, c in _cheapest_catchers()])
+def test_each_fault_is_caught_by_its_cheapest_cases(fault: str, case: corpus.Case) -> None:
+    """The fast suite: every fault against two of the cases that claim it (all pairs run nightly)."""
+    result = corpus.catch_case(case, fault)
+    assert result.outcome == "pass", f"{fault}: {result.detail}"
+
+
+@pytest.mark.nightly
 @pytest.mark.parametrize("case", [c for c in CASES if c.catches], ids=[c.name for c in CASES if c.catches])
 def test_case_catches_its_faults(case: corpus.Case) -> None:
     for fault in case.catches:

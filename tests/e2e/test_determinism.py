@@ -50,7 +50,7 @@ def _stats(out: Path) -> dict[str, object]:
 
 
 def test_a_campaign_counts_the_same_through_the_console_script_and_python_m(tmp_path: Path) -> None:
-    args = ["fuzz", "--generator", "structured", "--cases", "5", "--jobs", "1", "--seed", "1", "--no-progress"]
+    args = ["fuzz", "--generator", "structured", "--cases", "3", "--jobs", "1", "--seed", "1", "--no-progress"]
     script = subprocess.run([CLI, *args, "--out", str(tmp_path / "a")], capture_output=True, text=True, timeout=120)
     module = subprocess.run([sys.executable, "-m", "resumefuzz", *args, "--out", str(tmp_path / "b")],
                             capture_output=True, text=True, timeout=120)

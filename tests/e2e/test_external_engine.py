@@ -116,13 +116,13 @@ def test_fuzz_draws_the_options_of_its_option_space(installed: Path, tmp_path: P
     from resumefuzz.campaign import CasePlan, Options
 
     out = tmp_path / "camp"
-    proc = _run(installed, CLI, "fuzz", "--engine", ENGINE, "--generator", "mixed", "--cases", "4", "--seed", SEED,
+    proc = _run(installed, CLI, "fuzz", "--engine", ENGINE, "--generator", "structured", "--cases", "2", "--seed", SEED,
                 "--no-progress", "--out", str(out))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["cases"] == 4 and stats["equal"] >= 1 and stats["suspensions"] > 0
+    assert stats["cases"] == 2 and stats["equal"] >= 1 and stats["suspensions"] > 0
     # each case's recorded spec is the engine with options drawn from its option space
-    plans = [CasePlan.make(Options(generator="mixed", engines=(ENGINE,), seed=int(SEED)), i) for i in range(4)]
+    plans = [CasePlan.make(Options(generator="structured", engines=(ENGINE,), seed=int(SEED)), i) for i in range(4)]
     _drawn_from_the_option_space([p.engine for p in plans], ENGINE)
 
 
@@ -153,6 +153,7 @@ def test_a_finding_with_a_fault_planted_into_it_replays(installed: Path, tmp_pat
     assert replay.returncode == 1 and "DIVERGENT: output" in replay.stdout, replay.stdout + replay.stderr
 
 
+@pytest.mark.nightly
 def test_selftest_plants_the_faults_into_it(installed: Path, tmp_path: Path) -> None:
     from resumefuzz import selftest
     from resumefuzz.engines.faults import FAULTS, TRANSFORM_FAULTS

@@ -25,7 +25,7 @@ SNAPSHOT_DICT = FUZZ / "seeds" / "snapshot_fuzzer.dict"
 
 
 def test_asyncify_is_transparent_on_structured_programs() -> None:
-    settings(max_examples=15)(transparent)()
+    settings(max_examples=8, derandomize=True)(transparent)()  # the random exploration is nightly's (fuzz/)
 
 
 #: a core program whose outputs are written around suspensions (draw(4) was one until the Reach profiles

@@ -25,14 +25,12 @@ import pytest
 from resumefuzz.engines.faults import FAULTS, WASI_FAULTS
 
 CLI = str(Path(sys.executable).with_name("resumefuzz"))
-#: the fault a fast `make test` runs; the others are nightly
-FAST = "lose-stdout-tail"
 #: only host-I/O cases open files, read clocks or random bytes
 HOST_IO_ONLY = {"reset-file-offset", "close-descriptor", "restart-clock", "restart-random"}
 
 
-@pytest.mark.parametrize("fault", [pytest.param(f, marks=() if f == FAST else pytest.mark.nightly)
-                                   for f in sorted(WASI_FAULTS)])
+@pytest.mark.nightly  # each fault is caught fast by its corpus case (tests/e2e/test_corpus.py)
+@pytest.mark.parametrize("fault", sorted(WASI_FAULTS))
 def test_a_csmith_campaign_finds_the_fault_and_its_finding_replays(fault: str, tmp_path: Path) -> None:
     pytest.importorskip("ziglang")
     out = tmp_path / "campaign"

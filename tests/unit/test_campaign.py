@@ -177,22 +177,28 @@ def _counts(stats) -> dict:  # noqa: ANN001
 def test_liveness_the_campaign_exercises_what_it_claims(tmp_path: Path) -> None:
     """Over a fixed seed range: most cases suspend; some suspend with operand-stack values,
     some deeper than 3 calls, some after memory.grow (a fuzzer that fuzzes nothing is the classic bug)."""
-    stats = Campaign(Options(generator="mixed", cases=24, jobs=2, seed=1, out=tmp_path, progress=False)).run()
+    stats = Campaign(Options(generator="mixed", cases=12, jobs=2, seed=1, out=tmp_path, progress=False)).run()
     judged = stats.cases - stats.unsupported - stats.engine_defects
-    assert judged >= 16
+    assert judged >= 8
     assert stats.cases_suspended > judged / 2
     assert stats.stack_suspensions > 0
     assert stats.deep_suspensions > 0
     assert stats.grown_suspensions > 0
-    # same seed, same cases, same verdicts
-    again = Campaign(Options(generator="mixed", cases=24, jobs=1, seed=1, out=tmp_path / "again", progress=False)).run()
-    assert _counts(again) == _counts(stats)
+
+
+@pytest.mark.nightly
+def test_the_same_seed_gives_the_same_verdicts_whatever_the_jobs(tmp_path: Path) -> None:
+    """(The fast suite's cheaper check: tests/e2e/test_determinism.py.)"""
+    options = dict(generator="mixed", cases=24, seed=1, progress=False)
+    parallel = Campaign(Options(**options, jobs=2, out=tmp_path / "parallel")).run()
+    again = Campaign(Options(**options, jobs=1, out=tmp_path / "again")).run()
+    assert parallel.cases == 24 and _counts(again) == _counts(parallel)
 
 
 def test_selftest_finds_planted_faults_and_nothing_with_the_correct_engine(tmp_path: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "selftest.json"
-    code = main(["selftest", "--budget", "10s", "--faults", "drop-output", "--jobs", "2",
+    code = main(["selftest", "--budget", "4s", "--faults", "drop-output", "--jobs", "2",
                  "--out", str(tmp_path / "st"), "--json", str(report)])
     rows = {r["fault"]: r for r in json.loads(report.read_text())["rows"]}
     assert rows["drop-output"]["found"] and "output" in rows["drop-output"]["facets"]

@@ -100,7 +100,7 @@ def test_a_profile_the_generator_does_not_declare_is_bad_usage(tmp_path: Path,
 # -- the generator contract -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["smith", "structured", "mixed"])
+@pytest.mark.parametrize("name", ["smith", "structured", pytest.param("mixed", marks=pytest.mark.nightly)])
 def test_builtin_generators_keep_the_contract(name: str) -> None:
     smoke_test_generator(name)
 
