@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import Callable, Iterator
 
 import wasmtime
 
@@ -28,6 +28,7 @@ from .report import ALLOWED, NOTHING_SUSPENDED, excused_notes, nan_note, render
 from .runner import run
 from .wasi import WasiInputs
 from .wasi.reference import CrossCheck
+from .evidence import Reference, reference
 from .runtime import Runtime
 from .schedule import DEFAULT as DEFAULT_SCHEDULE
 from .schedule import Schedule, expand, validate
@@ -35,9 +36,6 @@ from .yieldpoints import DEFAULT as DEFAULT_YIELD_POINTS
 from .yieldpoints import CALL, YieldPoints
 
 from resumefuzz.oracles import Divergence, Leeway, compare
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .divergence_page import Reference
 
 EQUAL, DIVERGENT, INCONCLUSIVE = "equal", "divergent", "inconclusive"
 #: the harness's own WASI host disagreed with wasmtime's WASI on the straight run of the original
@@ -79,8 +77,6 @@ class Finding:
         """Keep the reference side, bounded, from RUNS (the straight runs by label)."""
         run = runs.get(self.reference_label or "")
         if run is not None and self.reference is None:
-            from .divergence_page import reference
-
             self.reference = reference(run, self)
 
 

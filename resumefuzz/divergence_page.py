@@ -10,9 +10,8 @@ untrusted.
 
 Both sides' final state is needed: the candidate of each comparison is in the verdict; the
 reference (A for ``A vs B``, B for ``B vs C``) is kept on the finding when it joins a verdict
-(``Finding.reference``: a :class:`Reference`, bounded to what this page shows: memory windows
-around the differences, globals, the events and calls around the first difference; never whole
-memories).  Only a finding without it (one made by hand, or by an older harness) falls back to the
+(``Finding.reference``: a :class:`resumefuzz.evidence.Reference`, bounded to what this page shows;
+never whole memories).  Only a finding without it (one made by hand, or by an older harness) falls back to the
 straight runs given to :func:`page`, e.g. :func:`straight_runs`, which repeats the deterministic
 straight runs, lazily: only when a finding needs them.  Without either the page shows the oracle's
 own context instead.
@@ -21,29 +20,21 @@ own context instead.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from .state import PAGE_SIZE
+from .evidence import (MAX_CALLS, MAX_DIFF_ROWS, MAX_EVENTS, ROW, MemoryWindows, Reference, Window,
+                       call_text, divergent_keys, event_text, item_key, natural_order, reference)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .checker import Finding, Verdict
     from .engines import Engine
     from .observation import Observation
-    from .values import Value
     from .wasi import WasiInputs
 
-__all__ = ["Reference", "diff_rows", "page", "reference", "straight_runs", "text_page"]
+__all__ = ["page", "straight_runs", "text_page"]
 
-ROW = 16
-CONTEXT_ROWS = 2  # rows shown before and after each differing row
-MAX_DIFF_ROWS = 48  # differing rows shown per memory (the count of all differing bytes is given)
-MAX_EVENTS = 24  # output events shown around the first difference
 MAX_FINDINGS = 3  # comparisons shown in full (as the text report)
-MAX_GLOBALS = 1000  # globals of the reference kept (every divergent one besides)
-MAX_CALLS = 10_000  # calls compared for the first difference
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:110em}
@@ -113,83 +104,6 @@ def straight_runs(wasm: bytes, engine: "Engine", *, seed: int, yield_points: str
         return {"A": judge.a, "B": judge.b}
 
     return _Rerun(run)
-
-
-# -- the reference side, bounded --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MemoryWindows:
-    """A reference memory as the page shows it beside the candidate's: its size, the rows where the two
-    differ, and its bytes in windows around them."""
-
-    pages: int
-    size: int  # bytes
-    rows: tuple[int, ...]  # the first MAX_DIFF_ROWS differing rows (offsets)
-    count: int  # differing bytes in all
-    #: row ranges [start, stop) around the rows (over both sides' lengths), with the reference's bytes there
-    windows: tuple[tuple[int, int, bytes], ...]
-
-
-@dataclass(frozen=True)
-class Window:
-    """A sequence of the reference (output events, calls, as shown) around its first difference from the
-    candidate's: FIRST, the items from START, and how many it has in all."""
-
-    first: int
-    start: int
-    items: tuple[str, ...]
-    total: int
-
-
-@dataclass(frozen=True)
-class Reference:
-    """The reference run of a comparison (A for ``A vs B``, B for ``B vs C``), bounded to what the page
-    shows beside the candidate: a finding keeps it (``checker.Finding.reference``), so its page needs
-    no re-run."""
-
-    label: str
-    memories: dict[str, MemoryWindows] = field(default_factory=dict)  # the divergent memories
-    globals: "dict[str, Value]" = field(default_factory=dict)
-    more_globals: int = 0  # globals not kept (beyond MAX_GLOBALS, none divergent)
-    outputs: Window | None = None
-    calls: Window | None = None
-
-
-def reference(ref: "Observation", finding: "Finding") -> Reference:
-    """REF, FINDING's reference run, bounded to what FINDING's page shows beside its candidate."""
-    cand = finding.candidate
-    memories = {}
-    for key in _keys(finding, "memory"):
-        if key in ref.memories and key in cand.memories:
-            a, b = ref.memories[key].data, cand.memories[key].data
-            rows, count = diff_rows(a, b)
-            windows = tuple((start, stop, a[start:stop]) for start, stop in _windows(rows, max(len(a), len(b))))
-            memories[key] = MemoryWindows(ref.memories[key].pages, len(a), tuple(rows), count, windows)
-    divergent = set(_keys(finding, "global"))
-    kept = sorted(ref.globals, key=_natural)[:MAX_GLOBALS]
-    globals_ = {k: ref.globals[k] for k in [*kept, *sorted(divergent & ref.globals.keys() - set(kept))]}
-    facets = {d.facet for d in finding.divergences}
-    outputs = _window(ref.outputs, cand.outputs, _event) if "output" in facets else None
-    calls = _window(ref.calls[:MAX_CALLS], cand.calls[:MAX_CALLS], _call) if facets & {"trap", "result"} else None
-    return Reference(ref.label, memories, globals_, len(ref.globals) - len(globals_), outputs, calls)
-
-
-def _window(a: Sequence[object], b: Sequence[object], show: Callable[[object], str]) -> Window:
-    """A's window around its first difference from B (items compared as values, shown by SHOW)."""
-    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    start, stop = max(0, first - MAX_EVENTS // 3), min(max(len(a), len(b)), first + MAX_EVENTS)
-    return Window(first, start, tuple(show(x) for x in a[start:stop]), len(a))
-
-
-def _event(event: object) -> str:
-    return str(getattr(event, "value"))
-
-
-def _call(call: object) -> str:
-    trap = getattr(call, "trap")
-    results = ", ".join(v.hex() for v in getattr(call, "results"))
-    return f"{getattr(call, 'name')}: " + (f"trapped {trap}" if trap else f"returned ({results})")
 
 
 def page(verdict: "Verdict", references: "Mapping[str, Observation] | None" = None, *, replay: str = "",
@@ -274,64 +188,21 @@ def _finding(number: int, finding: "Finding", references: "Mapping[str, Observat
         parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>" for d in finding.divergences[:12]]
         return "\n".join(parts)
     if ref.calls is not None:
-        parts.append(_aligned(ref.calls, cand.calls[:MAX_CALLS], _call, ref.label, cand.label, "call"))
+        parts.append(_aligned(ref.calls, cand.calls[:MAX_CALLS], call_text, ref.label, cand.label, "call"))
     if ref.outputs is not None:
-        parts.append(_aligned(ref.outputs, cand.outputs, _event, ref.label, cand.label, "output event"))
+        parts.append(_aligned(ref.outputs, cand.outputs, event_text, ref.label, cand.label, "output event"))
     for key, memory in ref.memories.items():
         parts.append(_memory(key, memory, ref.label, cand))
     if "global" in {d.facet for d in finding.divergences} or ref.globals:
-        parts.append(_globals(ref, cand, set(_keys(finding, "global"))))
+        parts.append(_globals(ref, cand, set(divergent_keys(finding, "global"))))
     shown = {"trap", "result", "output", "memory", "global"}
     parts += [f"<h3>{_e(d.facet)}: {_e(d.where)}</h3><pre>{_e(d.detail)}</pre>"
               for d in finding.divergences[:12] if d.facet not in shown
-              or (d.facet == "memory" and _key(d.where) not in ref.memories)]
+              or (d.facet == "memory" and item_key(d.where) not in ref.memories)]
     return "\n".join(parts)
 
 
-def _key(where: str) -> str:
-    """The item key in an oracle's ``where`` (``memory m0 bytes``, ``global g3 $x (i32)``)."""
-    words = where.split()
-    return words[1] if len(words) > 1 else ""
-
-
-def _keys(finding: "Finding", facet: str) -> list[str]:
-    return list(dict.fromkeys(_key(d.where) for d in finding.divergences if d.facet == facet))
-
-
 # -- memory ---------------------------------------------------------------------------------------------
-
-
-def diff_rows(a: bytes, b: bytes, limit: int = MAX_DIFF_ROWS) -> tuple[list[int], int]:
-    """(The first LIMIT differing ROW-byte rows of A and B by offset, the number of differing bytes).
-
-    Bytes present on one side only count as differing.  Whole pages are compared first (C speed):
-    memories of gigabytes with few differences cost little."""
-    common = min(len(a), len(b))
-    rows: list[int] = []
-    count = abs(len(a) - len(b))
-    for page in range(0, common, PAGE_SIZE):
-        x, y = a[page:page + PAGE_SIZE], b[page:page + PAGE_SIZE]
-        if x == y:
-            continue
-        xor = (int.from_bytes(x, "little") ^ int.from_bytes(y, "little")).to_bytes(len(x), "little")
-        count += len(xor) - xor.count(0)
-        if len(rows) < limit:
-            rows += [page + r for r in range(0, len(x), ROW) if xor[r:r + ROW].strip(b"\0")][:limit - len(rows)]
-    if len(a) != len(b) and len(rows) < limit:
-        rows.append(common // ROW * ROW)  # where one side ends
-    return rows, count
-
-
-def _windows(rows: list[int], end: int) -> list[tuple[int, int]]:
-    """Row ranges [start, stop) around ROWS with CONTEXT_ROWS of context, merged."""
-    windows: list[tuple[int, int]] = []
-    for row in rows:
-        start, stop = max(0, row - CONTEXT_ROWS * ROW), min(end, row + (CONTEXT_ROWS + 1) * ROW)
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(windows[-1][1], stop))
-        else:
-            windows.append((start, stop))
-    return windows
 
 
 def _hex_cells(mine: bytes, other: bytes) -> tuple[str, str]:
@@ -375,7 +246,7 @@ def _memory(key: str, ref: MemoryWindows, label: str, cand: "Observation") -> st
 def _globals(ref: Reference, cand: "Observation", divergent: set[str]) -> str:
     keys = ref.globals.keys() | divergent | (set() if ref.more_globals else cand.globals.keys())
     rows = []
-    for key in sorted(keys, key=_natural):
+    for key in sorted(keys, key=natural_order):
         x, y = ref.globals.get(key), cand.globals.get(key)
         judged = key in divergent
         state = "diverges" if judged else ("differs (not judged: engine-private or excused)" if x != y else "")
@@ -388,10 +259,6 @@ def _globals(ref: Reference, cand: "Observation", divergent: set[str]) -> str:
                     f"{_e(ref.label)}, none divergent, not kept</td></tr>")
     return (f"<h3>globals ({len(keys) + ref.more_globals})</h3><table><tr><th>key</th><th>type</th>"
             f"<th>{_e(ref.label)}</th><th>{_e(cand.label)}</th><th></th></tr>" + "".join(rows) + "</table>")
-
-
-def _natural(key: str) -> tuple[object, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", key))
 
 
 def _aligned(a: Window, b: Sequence[object], show: Callable[[object], str], label_a: str, label_b: str,

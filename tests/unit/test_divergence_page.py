@@ -7,7 +7,8 @@ import re
 
 from resumefuzz import wasmtools
 from resumefuzz.checker import DIVERGENT, Finding, Verdict, check
-from resumefuzz.divergence_page import MAX_DIFF_ROWS, diff_rows, page
+from resumefuzz.divergence_page import page
+from resumefuzz.evidence import MAX_DIFF_ROWS, diff_rows
 from resumefuzz.engines import get_engine
 from resumefuzz.errors import BadInput
 from resumefuzz.observation import Observation
