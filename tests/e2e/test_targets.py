@@ -117,6 +117,7 @@ def test_snapshot_target_mutations_reach_the_section_decoders(tmp_path: Path) ->
     assert sorted(p.name for p in SNAPSHOT_SEEDS.iterdir()) == before, "new inputs go to the scratch corpus"
 
 
+@pytest.mark.nightly  # ~25 s; the property it runs is caught failing fast by test_the_property_fails_on_a_planted_fault
 def test_structured_target_finds_a_planted_fault(tmp_path: Path) -> None:
     result = _atheris("structured_fuzzer.py", tmp_path, "-runs=3000", "-max_len=16384", "-len_control=0",
                       "-seed=1", engine="faulty:drop-output")
