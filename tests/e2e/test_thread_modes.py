@@ -46,7 +46,9 @@ def test_thread_suspensions_keep_hopping_between_processes(tmp_path: Path) -> No
 
 
 def test_a_thread_mode_finding_across_processes_replays_from_its_schedule(tmp_path: Path) -> None:
-    loop = _loop(tmp_path, 10000)
+    # long enough (~40 ms straight) that a loaded machine's thread wake-up latency cannot outlast the run:
+    # at 10000 iterations a CI-loaded run once ended before the control thread's first raise (EQUAL)
+    loop = _loop(tmp_path, 40000)
     done = resumefuzz("check", str(loop), "--signal", "thread", "--seed", "2", "--restore-in", "process",
                       "--engine", "faulty:flag-not-cleared")
     assert done.returncode == 1 and "[suspensions]" in done.stdout, done.stdout + done.stderr
