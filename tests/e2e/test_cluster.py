@@ -47,8 +47,8 @@ def _replays(finding: Path) -> int:
 
 
 def _no_errors(stats: dict[str, Any]) -> bool:
-    """No harness error (``errors``: their messages in older stats, their count beside ``error_messages``)."""
-    return stats["errors"] in ([], 0) and not stats.get("error_messages")
+    """No harness error (``errors`` their count, ``error_messages`` theirs and the campaign's messages)."""
+    return stats["errors"] == 0 and stats["error_messages"] == []
 
 
 def test_a_local_cluster_judges_exactly_its_cases_and_its_findings_replay_here(tmp_path: Path) -> None:
